@@ -1,0 +1,196 @@
+"""The JSON API (FastAPI, camelCase) and the health route, with no streamlit import.
+
+``create_routes(desk)`` is what ``app.py`` hands to ``st.App``; tests mount the same
+routes in a plain Starlette app.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+from starlette.routing import Mount, Route
+
+from booking.errors import BookingError
+from booking.services import MAX_NAME, MAX_NOTES, Booking, Desk, zone
+
+log = logging.getLogger(__name__)
+
+
+class CamelModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class MeetingTypeOut(CamelModel):
+    id: str
+    name: str
+    duration_minutes: int
+    price: float
+    currency: str
+    description: str
+
+
+class AnalystOut(CamelModel):
+    slug: str
+    name: str
+    provider: str
+    headline: str
+    timezone: str
+    bookable: bool
+    meeting_types: list[MeetingTypeOut]
+
+
+class AnalystsOut(CamelModel):
+    analysts: list[AnalystOut]
+
+
+class SlotOut(CamelModel):
+    start_time: datetime
+    end_time: datetime
+
+
+class AvailabilityOut(CamelModel):
+    timezone: str
+    slots: list[SlotOut]
+
+
+class BookingIn(CamelModel):
+    analyst: str
+    meeting_type: str
+    start_time: datetime
+    name: str = Field(max_length=MAX_NAME * 2)
+    email: str = Field(max_length=320)
+    notes: str = Field(default="", max_length=MAX_NOTES * 2)
+    timezone: str
+
+
+class BookingOut(CamelModel):
+    reference: str
+    status: str
+    analyst: str
+    meeting_type: str
+    start_time: datetime
+    end_time: datetime
+    timezone: str
+    name: str
+    email: str
+
+
+class BookingCreated(CamelModel):
+    success: bool = True
+    booking: BookingOut
+
+
+class ErrorOut(CamelModel):
+    success: bool = False
+    error: str
+    message: str
+
+
+def _error(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
+    body = {"success": False, "error": code, "message": message}
+    if field:
+        body["field"] = field
+    return JSONResponse(body, status_code=status)
+
+
+def _booking_out(b: Booking) -> BookingOut:
+    tz = b.zone
+    return BookingOut(
+        reference=b.reference, status=b.status, analyst=b.analyst.slug,
+        meeting_type=b.meeting.id, start_time=b.start.astimezone(tz),
+        end_time=b.end.astimezone(tz), timezone=b.visitor_tz, name=b.name, email=b.email,
+    )
+
+
+def create_api(desk: Desk) -> FastAPI:
+    api = FastAPI(
+        title=f"{desk.settings.brand_name} API",
+        version="1",
+        description="Analysts, availability and bookings. All times are ISO 8601 with offset.",
+        responses={422: {"model": ErrorOut}},
+    )
+
+    @api.exception_handler(BookingError)
+    async def booking_error(_: Request, exc: BookingError) -> JSONResponse:
+        if exc.status >= 500:
+            log.error("booking error: %s", exc)
+        return _error(exc.status, exc.code, str(exc), exc.field)
+
+    @api.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        field = ".".join(str(p) for p in first["loc"] if p not in ("body", "query", "path"))
+        message = f"{field}: {first['msg']}" if field else str(first["msg"])
+        return _error(422, "invalid_input", message, field or None)
+
+    @api.get("/analysts", response_model=AnalystsOut, response_model_by_alias=True)
+    def analysts() -> AnalystsOut:
+        return AnalystsOut(
+            analysts=[
+                AnalystOut(
+                    slug=a.slug, name=a.name, provider=a.provider, headline=a.headline,
+                    timezone=a.timezone, bookable=a.provider == "local",
+                    meeting_types=[
+                        MeetingTypeOut(
+                            id=m.id, name=m.name, duration_minutes=m.duration_minutes,
+                            price=float(m.price), currency=m.currency, description=m.description,
+                        )
+                        for m in a.meeting_types
+                    ],
+                )
+                for a in desk.catalogue.analysts
+            ]
+        )
+
+    @api.get(
+        "/analysts/{slug}/availability",
+        response_model=AvailabilityOut,
+        response_model_by_alias=True,
+        responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
+    )
+    def availability(
+        slug: str,
+        meeting_type: str = Query(alias="meetingType"),
+        start: date = Query(),
+        end: date = Query(),
+        timezone: str = Query(default="UTC"),
+    ) -> AvailabilityOut:
+        tz = zone(timezone)
+        slots = desk.slots_between_dates(slug, meeting_type, start, end, tz)
+        return AvailabilityOut(
+            timezone=timezone,
+            slots=[SlotOut(start_time=s.start.astimezone(tz), end_time=s.end.astimezone(tz))
+                   for s in slots],
+        )
+
+    @api.post(
+        "/bookings",
+        status_code=201,
+        response_model=BookingCreated,
+        response_model_by_alias=True,
+        responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
+    )
+    def create_booking(body: BookingIn) -> BookingCreated:
+        booking = desk.book_local(
+            analyst=body.analyst, meeting_type=body.meeting_type, start=body.start_time,
+            name=body.name, email=body.email, notes=body.notes, timezone=body.timezone,
+        )
+        return BookingCreated(booking=_booking_out(booking))
+
+    return api
+
+
+def create_routes(desk: Desk) -> list:
+    """The HTTP routes served next to the Streamlit pages."""
+
+    async def healthz(_: Request) -> JSONResponse:
+        report = desk.health()
+        return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
+
+    return [Route("/healthz", healthz, methods=["GET"]), Mount("/api", app=create_api(desk))]

@@ -1,0 +1,230 @@
+"""SQLite storage through sqlite-utils: schema migrations, attempts, funnel events, bookings.
+
+One connection per thread (sqlite3 connections are thread-bound and Streamlit serves each
+session from its own thread), WAL mode and a busy timeout so readers never block the
+writer. Local occupancy is guarded by the database itself: a partial unique index over
+the slot-occupying statuses, and the overlap re-check plus insert run inside one
+``BEGIN IMMEDIATE`` transaction, so two processes cannot both take a slot.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time as _time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlite_utils import Database, Migrations
+
+from booking.slots import Interval
+
+OCCUPYING = ("confirmed", "held")
+
+migrations = Migrations("booking_desk")
+
+
+@migrations()
+def m001_attempts_funnel_bookings(db: Database) -> None:
+    db["attempts"].create(
+        {
+            "id": str, "created_at": str, "updated_at": str, "source": str,
+            "analyst": str, "meeting_type": str, "provider": str, "visitor_tz": str,
+            "slot_start": str, "name": str, "email": str, "notes": str,
+            "status": str, "booking_ref": str,
+        },
+        pk="id",
+        not_null={"created_at", "source", "status"},
+        defaults={"status": "open"},
+    )
+    db["attempts"].create_index(["created_at"])
+    db["funnel_events"].create(
+        {"id": int, "attempt_id": str, "step": str, "at": str, "detail": str},
+        pk="id",
+        not_null={"attempt_id", "step", "at"},
+        foreign_keys=[("attempt_id", "attempts", "id")],
+    )
+    db["funnel_events"].create_index(["attempt_id"])
+    db["funnel_events"].create_index(["step", "at"])
+    for action in ("UPDATE", "DELETE"):
+        db.execute(
+            f"CREATE TRIGGER funnel_events_append_only_{action.lower()} "
+            f"BEFORE {action} ON funnel_events "
+            "BEGIN SELECT RAISE(ABORT, 'funnel_events is append-only'); END"
+        )
+    db["bookings"].create(
+        {
+            "reference": str, "attempt_id": str, "provider": str, "analyst": str,
+            "meeting_type": str, "start_utc": str, "end_utc": str, "status": str,
+            "hold_expires_at": str, "name": str, "email": str, "notes": str,
+            "visitor_tz": str, "price": str, "currency": str,
+            "created_at": str, "updated_at": str,
+        },
+        pk="reference",
+        not_null={"provider", "analyst", "start_utc", "end_utc", "status", "created_at"},
+    )
+    db.execute(
+        "CREATE UNIQUE INDEX bookings_occupancy ON bookings (analyst, start_utc) "
+        f"WHERE status IN {OCCUPYING!r}"
+    )
+    db["bookings"].create_index(["analyst", "start_utc"])
+    db["bookings"].create_index(["attempt_id"])
+
+
+def iso(dt: datetime) -> str:
+    """The stored form of an instant: UTC, seconds, '+00:00' (sorts as text)."""
+    return dt.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+class Store:
+    """The product's SQLite database. Safe to share between threads."""
+
+    def __init__(self, path: str | Path, *, busy_timeout_ms: int = 10_000) -> None:
+        self.path = str(path)
+        self.busy_timeout_ms = busy_timeout_ms
+        self._local = threading.local()
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._migrate()
+
+    # -- connections ---------------------------------------------------------------
+    @property
+    def db(self) -> Database:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            conn = sqlite3.connect(self.path, timeout=self.busy_timeout_ms / 1000)
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            db = Database(conn)
+            self._local.db = db
+        return db
+
+    def _migrate(self) -> None:
+        for attempt in range(50):  # several processes may start at once
+            try:
+                self.db.enable_wal()
+                migrations.apply(self.db)
+                return
+            except sqlite3.OperationalError:
+                if attempt == 49:
+                    raise
+                _time.sleep(0.1)
+
+    @contextmanager
+    def write(self) -> Iterator[Database]:
+        """A write transaction that holds SQLite's write lock from its first statement."""
+        db = self.db
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.conn.rollback()
+            raise
+        else:
+            db.conn.commit()
+
+    def ping(self) -> bool:
+        try:
+            return self.db.execute("SELECT 1").fetchone() == (1,)
+        except sqlite3.Error:
+            return False
+
+    # -- attempts and funnel -------------------------------------------------------
+    def create_attempt(self, attempt_id: str, *, now: datetime, **fields) -> None:
+        with self.write() as db:
+            db["attempts"].insert(
+                {"id": attempt_id, "created_at": iso(now), "updated_at": iso(now),
+                 "status": "open", **fields}
+            )
+            self._event(db, attempt_id, "started", now, {"source": fields.get("source")})
+
+    def update_attempt(self, attempt_id: str, *, now: datetime, **fields) -> None:
+        with self.write() as db:
+            db["attempts"].update(attempt_id, {**fields, "updated_at": iso(now)})
+
+    def add_event(
+        self, attempt_id: str, step: str, *, now: datetime, detail: dict | None = None
+    ) -> None:
+        with self.write() as db:
+            self._event(db, attempt_id, step, now, detail)
+
+    @staticmethod
+    def _event(db: Database, attempt_id: str, step: str, now: datetime, detail) -> None:
+        db["funnel_events"].insert(
+            {"attempt_id": attempt_id, "step": step, "at": iso(now),
+             "detail": json.dumps(detail, sort_keys=True) if detail else None}
+        )
+
+    def attempt(self, attempt_id: str) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM attempts WHERE id = ?", [attempt_id]))
+        return rows[0] if rows else None
+
+    def events(self, attempt_id: str) -> list[dict]:
+        return list(
+            self.db.query(
+                "SELECT step, at, detail FROM funnel_events WHERE attempt_id = ? ORDER BY id",
+                [attempt_id],
+            )
+        )
+
+    # -- bookings ------------------------------------------------------------------
+    _OCCUPIED_SQL = (
+        "SELECT start_utc, end_utc FROM bookings WHERE analyst = :analyst "
+        "AND (status = 'confirmed' OR (status = 'held' AND hold_expires_at > :now)) "
+        "AND start_utc < :end AND end_utc > :start"
+    )
+
+    def busy(self, analyst: str, start: datetime, end: datetime, *, now: datetime) -> list[Interval]:
+        """Intervals occupied by confirmed bookings and live holds that touch [start, end)."""
+        rows = self.db.execute(
+            self._OCCUPIED_SQL,
+            {"analyst": analyst, "now": iso(now), "start": iso(start), "end": iso(end)},
+        ).fetchall()
+        return [Interval(parse_iso(s), parse_iso(e)) for s, e in rows]
+
+    def insert_booking_if_free(
+        self, booking: dict, *, clear_from: datetime, clear_to: datetime, now: datetime,
+        attempt_id: str | None = None, event_detail: dict | None = None,
+    ) -> bool:
+        """Insert the booking unless [clear_from, clear_to) is occupied; True when inserted.
+
+        The overlap check, the insert, the attempt update and the 'booked' funnel event
+        share one write transaction: either all of them land or none does.
+        """
+        try:
+            with self.write() as db:
+                db.execute(
+                    "UPDATE bookings SET status = 'expired', updated_at = ? "
+                    "WHERE analyst = ? AND status = 'held' AND hold_expires_at <= ?",
+                    [iso(now), booking["analyst"], iso(now)],
+                )
+                clash = db.execute(
+                    self._OCCUPIED_SQL + " LIMIT 1",
+                    {"analyst": booking["analyst"], "now": iso(now),
+                     "start": iso(clear_from), "end": iso(clear_to)},
+                ).fetchone()
+                if clash:
+                    return False
+                db["bookings"].insert({**booking, "created_at": iso(now), "updated_at": iso(now)})
+                if attempt_id:
+                    db["attempts"].update(
+                        attempt_id,
+                        {"status": "booked", "booking_ref": booking["reference"],
+                         "updated_at": iso(now)},
+                    )
+                    self._event(db, attempt_id, "booked", now, event_detail)
+        except sqlite3.IntegrityError:
+            return False  # the unique occupancy index caught a race the check did not
+        return True
+
+    def booking(self, reference: str) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM bookings WHERE reference = ?", [reference]))
+        return rows[0] if rows else None

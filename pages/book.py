@@ -1,0 +1,188 @@
+"""Book page: analyst → meeting type → date → time → details → book."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import streamlit as st
+
+import ui_kit
+from booking import funnel
+from booking.errors import BookingError, SlotTaken
+
+desk = ui_kit.desk()
+S = st.session_state
+
+# Resets asked for by the previous run happen before any widget exists.
+if S.pop("reset_slot", False):
+    S["slot"] = None
+if S.pop("reset_journey", False):
+    for key in ("attempt", "analyst", "meeting", "day", "slot"):
+        S.pop(key, None)
+
+
+def attempt_id() -> str:
+    if "attempt" not in S:
+        S["attempt"] = desk.start_attempt(visitor_tz=S.get(ui_kit.TZ_KEY))
+    return S["attempt"]
+
+
+def choose_analyst(slug: str) -> None:
+    if S.get("analyst") == slug:
+        return
+    analyst = desk.analyst(slug)
+    S.update(analyst=slug, meeting=None, day=None, slot=None)
+    S.pop("error", None)
+    desk.record(attempt_id(), funnel.ANALYST_SELECTED, analyst=slug,
+                attempt_fields={"analyst": slug, "provider": analyst.provider})
+
+
+def on_meeting() -> None:
+    S.update(day=None, slot=None)
+    if S.get("meeting"):
+        desk.record(attempt_id(), funnel.MEETING_TYPE_SELECTED, meeting_type=S["meeting"],
+                    attempt_fields={"meeting_type": S["meeting"]})
+
+
+def on_day() -> None:
+    S["slot"] = None
+    if S.get("day"):
+        desk.record(attempt_id(), funnel.DATE_SELECTED, date=S["day"])
+
+
+def on_slot() -> None:
+    S.pop("error", None)
+    if S.get("slot"):
+        desk.record(attempt_id(), funnel.SLOT_CHOSEN, start=S["slot"],
+                    attempt_fields={"slot_start": S["slot"]})
+
+
+if (wanted := st.query_params.get("analyst")) and "analyst" not in S:
+    try:
+        choose_analyst(wanted)
+    except BookingError:
+        pass  # an unknown analyst in a shared link simply shows the full list
+
+st.title("Book a session")
+st.caption("Choose an analyst and a time that suits you. It takes about a minute.")
+
+# -- 1. analyst --------------------------------------------------------------------------
+st.subheader("1. Analyst")
+analysts = desk.catalogue.analysts
+for column, analyst in zip(st.columns(len(analysts)), analysts, strict=True):
+    with column.container(border=True, height="stretch"):
+        st.markdown(f"**{analyst.name}**")
+        st.caption(analyst.headline or " ")
+        if analyst.provider == "calendly":
+            st.caption(":material/calendar_month: via Calendly")
+        else:
+            prices = sorted({m.price_label for m in analyst.meeting_types})
+            st.caption(f":material/schedule: {', '.join(prices)} · {analyst.zone.key}")
+        chosen = S.get("analyst") == analyst.slug
+        st.button(
+            "Selected" if chosen else f"Choose {analyst.name.split()[0]}",
+            key=f"choose_{analyst.slug}", on_click=choose_analyst, args=(analyst.slug,),
+            type="primary" if chosen else "secondary", width="stretch",
+            icon=":material/check:" if chosen else None,
+        )
+
+if not S.get("analyst"):
+    st.stop()
+analyst = desk.analyst(S["analyst"])
+if analyst.provider == "calendly":
+    st.info(
+        f"{analyst.name}'s calendar lives in Calendly, and booking through Calendly is not "
+        "switched on for this desk yet. Please choose another analyst for now.",
+        icon=":material/info:",
+    )
+    st.stop()
+
+# -- 2. meeting type ---------------------------------------------------------------------
+st.subheader("2. Meeting type")
+meetings = {m.id: m for m in analyst.meeting_types}
+if S.get("meeting") not in meetings:
+    S["meeting"] = None
+st.radio(
+    "Meeting type", list(meetings), key="meeting", index=None, on_change=on_meeting,
+    format_func=lambda mid: f"{meetings[mid].name} — {meetings[mid].duration_minutes} min · "
+    f"{meetings[mid].price_label}",
+    captions=[m.description for m in meetings.values()], label_visibility="collapsed",
+)
+if not S.get("meeting"):
+    st.stop()
+meeting = meetings[S["meeting"]]
+
+# -- 3. date and time --------------------------------------------------------------------
+st.subheader("3. Date and time")
+tz = ui_kit.visitor_zone(desk.settings.default_timezone)
+ui_kit.timezone_picker()
+with st.spinner("Finding free times…"):
+    days = desk.open_days(analyst.slug, meeting.id, tz)
+if not days:
+    st.warning(
+        f"{analyst.name} has no free {meeting.name} times in the next "
+        f"{analyst.horizon_days} days. Please try another meeting type or analyst.",
+        icon=":material/event_busy:",
+    )
+    st.stop()
+day_keys = [d.isoformat() for d in days]
+if S.get("day") not in day_keys:
+    S["day"] = None
+st.selectbox(
+    "Date", day_keys, key="day", index=None, on_change=on_day, placeholder="Choose a date",
+    format_func=lambda d: f"{datetime.fromisoformat(d):%a %-d %b %Y} · "
+    f"{len(days[datetime.fromisoformat(d).date()])} times",
+    help="Only dates with at least one free time are listed.",
+)
+if error := S.get("error"):
+    st.error(error, icon=":material/error:")
+if not S.get("day"):
+    st.stop()
+slots = {s.start.isoformat(): s for s in days[datetime.fromisoformat(S["day"]).date()]}
+if S.get("slot") not in slots:
+    S["slot"] = None
+st.pills(
+    "Time", list(slots), key="slot", on_change=on_slot,
+    format_func=lambda iso: f"{slots[iso].start.astimezone(tz):%H:%M}",
+    help=f"Start times in {tz.key}. Each session lasts {meeting.duration_minutes} minutes.",
+)
+if not S.get("slot"):
+    st.stop()
+slot = slots[S["slot"]]
+
+# -- 4. details --------------------------------------------------------------------------
+st.subheader("4. Your details")
+st.markdown(
+    f"**{meeting.name}** with **{analyst.name}** · "
+    f"{slot.start.astimezone(tz):%a %-d %b %Y, %H:%M}–{slot.end.astimezone(tz):%H:%M} "
+    f"({tz.key}) · **{meeting.price_label}**"
+)
+with st.form("details", border=True, enter_to_submit=False):
+    st.text_input("Name", key="name", max_chars=100, autocomplete="name")
+    st.text_input("Email", key="email", max_chars=320, autocomplete="email",
+                  help="We send your confirmation here.")
+    st.text_area("Notes (optional)", key="notes", max_chars=2000,
+                 placeholder="Anything the analyst should know before the session")
+    if not meeting.is_free:
+        st.caption("No card is needed yet: payment is arranged after you book.")
+    submitted = st.form_submit_button(
+        "Book" if meeting.is_free else "Proceed to Pay", type="primary", width="stretch"
+    )
+
+if submitted:
+    try:
+        with st.spinner("Booking your session…"):
+            booking = desk.book_local(
+                analyst=analyst.slug, meeting_type=meeting.id, start=slot.start,
+                name=S.get("name"), email=S.get("email"), notes=S.get("notes"),
+                timezone=tz.key, attempt_id=attempt_id(),
+            )
+    except SlotTaken as exc:
+        S["error"] = str(exc)
+        S["reset_slot"] = True
+        st.rerun()
+    except BookingError as exc:
+        st.error(str(exc), icon=":material/error:")
+    else:
+        S["reset_journey"] = True
+        st.switch_page("pages/success.py", query_params={"ref": booking.reference})

@@ -1,0 +1,43 @@
+"""Success page: a booking, from the reference in the query string (works after reload)."""
+
+import streamlit as st
+
+import ui_kit
+from booking.errors import BookingError
+from booking.ics import booking_ics
+
+desk = ui_kit.desk()
+
+try:
+    booking = desk.booking(st.query_params.get("ref", ""))
+except BookingError as exc:
+    st.title("Booking not found")
+    st.error(str(exc), icon=":material/search_off:")
+    st.page_link("pages/book.py", label="Book a session", icon=":material/event_available:")
+    st.stop()
+
+tz = ui_kit.visitor_zone(booking.visitor_tz)
+st.title("You're booked")
+st.success(
+    f"Your {booking.meeting.name} with {booking.analyst.name} is confirmed.",
+    icon=":material/check_circle:",
+)
+with st.container(border=True):
+    st.markdown(
+        f"**When** · {booking.start.astimezone(tz):%A %-d %B %Y, %H:%M}–"
+        f"{booking.end.astimezone(tz):%H:%M} ({tz.key})"
+    )
+    st.markdown(f"**Reference** · `{booking.reference}`")
+    st.markdown(f"**Booked for** · {ui_kit.md(booking.name)} ({ui_kit.md(booking.email)})")
+    if booking.notes:
+        st.markdown("**Your notes**")
+        st.text(booking.notes)
+ui_kit.timezone_picker()
+st.download_button(
+    "Add to calendar (.ics)",
+    booking_ics(booking, brand=desk.settings.brand_name, stamp=booking.created_at),
+    file_name=f"{booking.reference}.ics", mime="text/calendar",
+    icon=":material/calendar_add_on:", type="primary",
+)
+st.caption("Keep your reference: quote it if you need to change or cancel the session.")
+st.page_link("pages/book.py", label="Book another session", icon=":material/arrow_back:")

@@ -1,0 +1,79 @@
+"""Shared fixtures: a fixed clock, a small catalogue, and a desk over a real SQLite file."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from booking.config import Catalogue, Settings
+from booking.services import Desk
+from booking.store import Store
+
+# A Monday, 08:00 UTC, well away from any DST change.
+T0 = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
+
+CATALOGUE = {
+    "analysts": [
+        {"slug": "assassin", "name": "Assassin", "provider": "calendly",
+         "timezone": "America/New_York"},
+        {
+            "slug": "maya", "name": "Maya Chen", "provider": "local", "timezone": "Europe/London",
+            "buffer_minutes": 15, "min_notice_hours": 2, "horizon_days": 30,
+            "slot_step_minutes": 30,
+            "hours": {"mon": ["09:00-12:00", "13:00-17:00"], "tue": ["09:00-17:00"]},
+            "meeting_types": [
+                {"id": "intro", "name": "Intro call", "duration_minutes": 30, "price": 0},
+                {"id": "review", "name": "Portfolio review", "duration_minutes": 60,
+                 "price": 120, "currency": "GBP"},
+            ],
+        },
+    ]
+}
+
+
+class FakeClock:
+    def __init__(self, now: datetime = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs) -> None:
+        self.now += timedelta(**kwargs)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def catalogue() -> Catalogue:
+    return Catalogue.from_dict(CATALOGUE, source="test-catalogue")
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(db_path=str(tmp_path / "booking.db"), catalogue_path="data/analysts.toml")
+
+
+@pytest.fixture
+def store(settings) -> Store:
+    return Store(settings.db_path)
+
+
+@pytest.fixture
+def desk(settings, catalogue, store, clock) -> Desk:
+    return Desk(settings, catalogue, store, clock)
+
+
+def booking_args(**overrides) -> dict:
+    """A valid local booking request: Maya's intro call at 10:00 London on Mon 7 Dec."""
+    args = dict(
+        analyst="maya", meeting_type="intro", start=datetime(2026, 12, 7, 10, 0, tzinfo=UTC),
+        name="Ada Lovelace", email="ada@example.com", notes="Talk about bonds",
+        timezone="Europe/London",
+    )
+    args.update(overrides)
+    return args
