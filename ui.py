@@ -6,15 +6,23 @@ import ui_kit
 
 settings = ui_kit.desk().settings
 st.set_page_config(
-    page_title=settings.brand_name, page_icon="static/logo.svg", layout="centered",
+    page_title=settings.brand_name,
+    page_icon="static/logo.svg",
+    layout="centered",
     menu_items={"About": f"{settings.brand_name}: book a session with an analyst."},
 )
 st.logo("static/logo.svg", size="large", link=None)
 
 pages = [
-    st.Page("pages/book.py", title="Book a session", icon=":material/event_available:",
-            default=True),
-    st.Page("pages/success.py", title="Booking confirmed", icon=":material/check_circle:",
-            url_path="success", visibility="hidden"),
+    st.Page(
+        "pages/book.py", title="Book a session", icon=":material/event_available:", default=True
+    ),
+    st.Page(
+        "pages/success.py",
+        title="Booking confirmed",
+        icon=":material/check_circle:",
+        url_path="success",
+        visibility="hidden",
+    ),
 ]
 st.navigation(pages, position="top").run()

@@ -44,7 +44,9 @@ def timezone_picker() -> None:
     if st.session_state.get(TZ_KEY) not in names:
         names = [st.session_state[TZ_KEY], *names]
     st.selectbox(
-        "Your time zone", names, key=TZ_KEY,
+        "Your time zone",
+        names,
+        key=TZ_KEY,
         help="Times are shown in this zone. We guessed it from your browser.",
     )
 

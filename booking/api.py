@@ -102,9 +102,15 @@ def _error(status: int, code: str, message: str, field: str | None = None) -> JS
 def _booking_out(b: Booking) -> BookingOut:
     tz = b.zone
     return BookingOut(
-        reference=b.reference, status=b.status, analyst=b.analyst.slug,
-        meeting_type=b.meeting.id, start_time=b.start.astimezone(tz),
-        end_time=b.end.astimezone(tz), timezone=b.visitor_tz, name=b.name, email=b.email,
+        reference=b.reference,
+        status=b.status,
+        analyst=b.analyst.slug,
+        meeting_type=b.meeting.id,
+        start_time=b.start.astimezone(tz),
+        end_time=b.end.astimezone(tz),
+        timezone=b.visitor_tz,
+        name=b.name,
+        email=b.email,
     )
 
 
@@ -134,12 +140,20 @@ def create_api(desk: Desk) -> FastAPI:
         return AnalystsOut(
             analysts=[
                 AnalystOut(
-                    slug=a.slug, name=a.name, provider=a.provider, headline=a.headline,
-                    timezone=a.timezone, bookable=a.provider == "local",
+                    slug=a.slug,
+                    name=a.name,
+                    provider=a.provider,
+                    headline=a.headline,
+                    timezone=a.timezone,
+                    bookable=a.provider == "local",
                     meeting_types=[
                         MeetingTypeOut(
-                            id=m.id, name=m.name, duration_minutes=m.duration_minutes,
-                            price=float(m.price), currency=m.currency, description=m.description,
+                            id=m.id,
+                            name=m.name,
+                            duration_minutes=m.duration_minutes,
+                            price=float(m.price),
+                            currency=m.currency,
+                            description=m.description,
                         )
                         for m in a.meeting_types
                     ],
@@ -165,8 +179,10 @@ def create_api(desk: Desk) -> FastAPI:
         slots = desk.slots_between_dates(slug, meeting_type, start, end, tz)
         return AvailabilityOut(
             timezone=timezone,
-            slots=[SlotOut(start_time=s.start.astimezone(tz), end_time=s.end.astimezone(tz))
-                   for s in slots],
+            slots=[
+                SlotOut(start_time=s.start.astimezone(tz), end_time=s.end.astimezone(tz))
+                for s in slots
+            ],
         )
 
     @api.post(
@@ -178,8 +194,13 @@ def create_api(desk: Desk) -> FastAPI:
     )
     def create_booking(body: BookingIn) -> BookingCreated:
         booking = desk.book_local(
-            analyst=body.analyst, meeting_type=body.meeting_type, start=body.start_time,
-            name=body.name, email=body.email, notes=body.notes, timezone=body.timezone,
+            analyst=body.analyst,
+            meeting_type=body.meeting_type,
+            start=body.start_time,
+            name=body.name,
+            email=body.email,
+            notes=body.notes,
+            timezone=body.timezone,
         )
         return BookingCreated(booking=_booking_out(booking))
 

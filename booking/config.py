@@ -8,6 +8,7 @@ checked against.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
 import re
 import tomllib
@@ -26,9 +27,7 @@ from booking.errors import ConfigError, NotFound
 
 
 def _setting(env: str, default, help: str, *, secret: bool = False):
-    return dataclasses.field(
-        default=default, metadata={"env": env, "help": help, "secret": secret}
-    )
+    return dataclasses.field(default=default, metadata={"env": env, "help": help, "secret": secret})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,8 +74,12 @@ class Settings:
     def describe(cls) -> list[dict]:
         """One row per setting: env name, default, help, secret flag."""
         return [
-            {"env": f.metadata["env"], "default": f.default, "help": f.metadata["help"],
-             "secret": f.metadata["secret"]}
+            {
+                "env": f.metadata["env"],
+                "default": f.default,
+                "help": f.metadata["help"],
+                "secret": f.metadata["secret"],
+            }
             for f in dataclasses.fields(cls)
         ]
 
@@ -171,7 +174,7 @@ class Analyst(BaseModel):
             if day not in WEEKDAYS:
                 raise ValueError(f"{day!r} is not one of {', '.join(WEEKDAYS)}")
             parsed = sorted(_parse_range(r) for r in ranges)
-            for (_, end), (start, _) in zip(parsed, parsed[1:], strict=False):
+            for (_, end), (start, _) in itertools.pairwise(parsed):
                 if start < end:
                     raise ValueError(f"the ranges on {day} overlap")
         return value

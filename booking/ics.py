@@ -9,7 +9,10 @@ from icalendar import Calendar, Event
 
 def booking_ics(booking, *, brand: str, stamp: datetime) -> bytes:
     """A one-event calendar for a booking (``booking.services.Booking``)."""
-    lines = [f"{booking.meeting.name} with {booking.analyst.name}", f"Reference: {booking.reference}"]
+    lines = [
+        f"{booking.meeting.name} with {booking.analyst.name}",
+        f"Reference: {booking.reference}",
+    ]
     if booking.notes:
         lines += ["", "Your notes:", booking.notes]
     event = Event.new(
@@ -22,6 +25,7 @@ def booking_ics(booking, *, brand: str, stamp: datetime) -> bytes:
         sequence=0,
         status="CONFIRMED",
     )
-    calendar = Calendar.new(prodid=f"-//{brand}//Booking Desk//EN", method="PUBLISH",
-                            subcomponents=[event])
+    calendar = Calendar.new(
+        prodid=f"-//{brand}//Booking Desk//EN", method="PUBLISH", subcomponents=[event]
+    )
     return calendar.to_ical()

@@ -131,8 +131,9 @@ class Desk:
         )
         return attempt_id
 
-    def record(self, attempt_id: str, step: str, *, attempt_fields: dict | None = None,
-               **detail) -> None:
+    def record(
+        self, attempt_id: str, step: str, *, attempt_fields: dict | None = None, **detail
+    ) -> None:
         """Append a funnel event, and optionally note what the visitor chose on the attempt."""
         now = self.clock()
         if attempt_fields:
@@ -171,8 +172,16 @@ class Desk:
 
     # -- booking -------------------------------------------------------------------
     def book_local(
-        self, *, analyst: str, meeting_type: str, start: datetime, name: str, email: str,
-        notes: str = "", timezone: str, attempt_id: str | None = None,
+        self,
+        *,
+        analyst: str,
+        meeting_type: str,
+        start: datetime,
+        name: str,
+        email: str,
+        notes: str = "",
+        timezone: str,
+        attempt_id: str | None = None,
     ) -> Booking:
         """Book a local analyst's slot, or raise a BookingError saying why not."""
         who = self.local_analyst(analyst)
@@ -187,19 +196,34 @@ class Desk:
         if attempt_id is None:
             attempt_id = new_attempt_id()
             self.store.create_attempt(
-                attempt_id, now=now, source="api", visitor_tz=timezone,
-                analyst=who.slug, meeting_type=meeting.id, provider=who.provider,
+                attempt_id,
+                now=now,
+                source="api",
+                visitor_tz=timezone,
+                analyst=who.slug,
+                meeting_type=meeting.id,
+                provider=who.provider,
             )
         self.store.update_attempt(
-            attempt_id, now=now, analyst=who.slug, meeting_type=meeting.id, provider="local",
-            slot_start=iso(start), name=details.name, email=details.email, notes=details.notes,
+            attempt_id,
+            now=now,
+            analyst=who.slug,
+            meeting_type=meeting.id,
+            provider="local",
+            slot_start=iso(start),
+            name=details.name,
+            email=details.email,
+            notes=details.notes,
             visitor_tz=timezone,
         )
         self.store.add_event(attempt_id, funnel.DETAILS_SUBMITTED, now=now)
-        offered = free_slots(who, meeting, [], now=now, start=start, end=start + timedelta(seconds=1))
+        offered = free_slots(
+            who, meeting, [], now=now, start=start, end=start + timedelta(seconds=1)
+        )
         if Interval(start, end) not in offered:
-            self.store.add_event(attempt_id, funnel.BOOKING_FAILED, now=now,
-                                 detail={"reason": "not_offered"})
+            self.store.add_event(
+                attempt_id, funnel.BOOKING_FAILED, now=now, detail={"reason": "not_offered"}
+            )
             raise SlotUnavailable(
                 f"{describe_time(start, visitor_zone)} is not a time {who.name} offers "
                 f"for a {meeting.name}. Please pick one of the times shown.",
@@ -209,18 +233,31 @@ class Desk:
         buffer = timedelta(minutes=who.buffer_minutes)
         inserted = self.store.insert_booking_if_free(
             {
-                "reference": reference, "attempt_id": attempt_id, "provider": "local",
-                "analyst": who.slug, "meeting_type": meeting.id, "start_utc": iso(start),
-                "end_utc": iso(end), "status": "confirmed", "name": details.name,
-                "email": details.email, "notes": details.notes, "visitor_tz": timezone,
-                "price": str(meeting.price), "currency": meeting.currency,
+                "reference": reference,
+                "attempt_id": attempt_id,
+                "provider": "local",
+                "analyst": who.slug,
+                "meeting_type": meeting.id,
+                "start_utc": iso(start),
+                "end_utc": iso(end),
+                "status": "confirmed",
+                "name": details.name,
+                "email": details.email,
+                "notes": details.notes,
+                "visitor_tz": timezone,
+                "price": str(meeting.price),
+                "currency": meeting.currency,
             },
-            clear_from=start - buffer, clear_to=end + buffer, now=now,
-            attempt_id=attempt_id, event_detail={"reference": reference},
+            clear_from=start - buffer,
+            clear_to=end + buffer,
+            now=now,
+            attempt_id=attempt_id,
+            event_detail={"reference": reference},
         )
         if not inserted:
-            self.store.add_event(attempt_id, funnel.BOOKING_FAILED, now=now,
-                                 detail={"reason": "slot_taken"})
+            self.store.add_event(
+                attempt_id, funnel.BOOKING_FAILED, now=now, detail={"reason": "slot_taken"}
+            )
             raise SlotTaken(
                 f"{describe_time(start, visitor_zone)} was just taken by someone else; "
                 "please pick another time.",
@@ -237,11 +274,17 @@ class Desk:
             )
         analyst = self.catalogue.get(row["analyst"])
         return Booking(
-            reference=row["reference"], analyst=analyst,
+            reference=row["reference"],
+            analyst=analyst,
             meeting=analyst.meeting_type(row["meeting_type"]),
-            start=parse_iso(row["start_utc"]), end=parse_iso(row["end_utc"]),
-            status=row["status"], name=row["name"], email=row["email"], notes=row["notes"] or "",
-            visitor_tz=row["visitor_tz"], created_at=parse_iso(row["created_at"]),
+            start=parse_iso(row["start_utc"]),
+            end=parse_iso(row["end_utc"]),
+            status=row["status"],
+            name=row["name"],
+            email=row["email"],
+            notes=row["notes"] or "",
+            visitor_tz=row["visitor_tz"],
+            created_at=parse_iso(row["created_at"]),
         )
 
     def health(self) -> dict:

@@ -31,10 +31,20 @@ migrations = Migrations("booking_desk")
 def m001_attempts_funnel_bookings(db: Database) -> None:
     db["attempts"].create(
         {
-            "id": str, "created_at": str, "updated_at": str, "source": str,
-            "analyst": str, "meeting_type": str, "provider": str, "visitor_tz": str,
-            "slot_start": str, "name": str, "email": str, "notes": str,
-            "status": str, "booking_ref": str,
+            "id": str,
+            "created_at": str,
+            "updated_at": str,
+            "source": str,
+            "analyst": str,
+            "meeting_type": str,
+            "provider": str,
+            "visitor_tz": str,
+            "slot_start": str,
+            "name": str,
+            "email": str,
+            "notes": str,
+            "status": str,
+            "booking_ref": str,
         },
         pk="id",
         not_null={"created_at", "source", "status"},
@@ -57,11 +67,23 @@ def m001_attempts_funnel_bookings(db: Database) -> None:
         )
     db["bookings"].create(
         {
-            "reference": str, "attempt_id": str, "provider": str, "analyst": str,
-            "meeting_type": str, "start_utc": str, "end_utc": str, "status": str,
-            "hold_expires_at": str, "name": str, "email": str, "notes": str,
-            "visitor_tz": str, "price": str, "currency": str,
-            "created_at": str, "updated_at": str,
+            "reference": str,
+            "attempt_id": str,
+            "provider": str,
+            "analyst": str,
+            "meeting_type": str,
+            "start_utc": str,
+            "end_utc": str,
+            "status": str,
+            "hold_expires_at": str,
+            "name": str,
+            "email": str,
+            "notes": str,
+            "visitor_tz": str,
+            "price": str,
+            "currency": str,
+            "created_at": str,
+            "updated_at": str,
         },
         pk="reference",
         not_null={"provider", "analyst", "start_utc", "end_utc", "status", "created_at"},
@@ -141,8 +163,13 @@ class Store:
     def create_attempt(self, attempt_id: str, *, now: datetime, **fields) -> None:
         with self.write() as db:
             db["attempts"].insert(
-                {"id": attempt_id, "created_at": iso(now), "updated_at": iso(now),
-                 "status": "open", **fields}
+                {
+                    "id": attempt_id,
+                    "created_at": iso(now),
+                    "updated_at": iso(now),
+                    "status": "open",
+                    **fields,
+                }
             )
             self._event(db, attempt_id, "started", now, {"source": fields.get("source")})
 
@@ -159,8 +186,12 @@ class Store:
     @staticmethod
     def _event(db: Database, attempt_id: str, step: str, now: datetime, detail) -> None:
         db["funnel_events"].insert(
-            {"attempt_id": attempt_id, "step": step, "at": iso(now),
-             "detail": json.dumps(detail, sort_keys=True) if detail else None}
+            {
+                "attempt_id": attempt_id,
+                "step": step,
+                "at": iso(now),
+                "detail": json.dumps(detail, sort_keys=True) if detail else None,
+            }
         )
 
     def attempt(self, attempt_id: str) -> dict | None:
@@ -182,7 +213,9 @@ class Store:
         "AND start_utc < :end AND end_utc > :start"
     )
 
-    def busy(self, analyst: str, start: datetime, end: datetime, *, now: datetime) -> list[Interval]:
+    def busy(
+        self, analyst: str, start: datetime, end: datetime, *, now: datetime
+    ) -> list[Interval]:
         """Intervals occupied by confirmed bookings and live holds that touch [start, end)."""
         rows = self.db.execute(
             self._OCCUPIED_SQL,
@@ -191,8 +224,14 @@ class Store:
         return [Interval(parse_iso(s), parse_iso(e)) for s, e in rows]
 
     def insert_booking_if_free(
-        self, booking: dict, *, clear_from: datetime, clear_to: datetime, now: datetime,
-        attempt_id: str | None = None, event_detail: dict | None = None,
+        self,
+        booking: dict,
+        *,
+        clear_from: datetime,
+        clear_to: datetime,
+        now: datetime,
+        attempt_id: str | None = None,
+        event_detail: dict | None = None,
     ) -> bool:
         """Insert the booking unless [clear_from, clear_to) is occupied; True when inserted.
 
@@ -208,8 +247,12 @@ class Store:
                 )
                 clash = db.execute(
                     self._OCCUPIED_SQL + " LIMIT 1",
-                    {"analyst": booking["analyst"], "now": iso(now),
-                     "start": iso(clear_from), "end": iso(clear_to)},
+                    {
+                        "analyst": booking["analyst"],
+                        "now": iso(now),
+                        "start": iso(clear_from),
+                        "end": iso(clear_to),
+                    },
                 ).fetchone()
                 if clash:
                     return False
@@ -217,8 +260,11 @@ class Store:
                 if attempt_id:
                     db["attempts"].update(
                         attempt_id,
-                        {"status": "booked", "booking_ref": booking["reference"],
-                         "updated_at": iso(now)},
+                        {
+                            "status": "booked",
+                            "booking_ref": booking["reference"],
+                            "updated_at": iso(now),
+                        },
                     )
                     self._event(db, attempt_id, "booked", now, event_detail)
         except sqlite3.IntegrityError:

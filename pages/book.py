@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 
 import streamlit as st
@@ -33,15 +34,23 @@ def choose_analyst(slug: str) -> None:
     analyst = desk.analyst(slug)
     S.update(analyst=slug, meeting=None, day=None, slot=None)
     S.pop("error", None)
-    desk.record(attempt_id(), funnel.ANALYST_SELECTED, analyst=slug,
-                attempt_fields={"analyst": slug, "provider": analyst.provider})
+    desk.record(
+        attempt_id(),
+        funnel.ANALYST_SELECTED,
+        analyst=slug,
+        attempt_fields={"analyst": slug, "provider": analyst.provider},
+    )
 
 
 def on_meeting() -> None:
     S.update(day=None, slot=None)
     if S.get("meeting"):
-        desk.record(attempt_id(), funnel.MEETING_TYPE_SELECTED, meeting_type=S["meeting"],
-                    attempt_fields={"meeting_type": S["meeting"]})
+        desk.record(
+            attempt_id(),
+            funnel.MEETING_TYPE_SELECTED,
+            meeting_type=S["meeting"],
+            attempt_fields={"meeting_type": S["meeting"]},
+        )
 
 
 def on_day() -> None:
@@ -53,15 +62,17 @@ def on_day() -> None:
 def on_slot() -> None:
     S.pop("error", None)
     if S.get("slot"):
-        desk.record(attempt_id(), funnel.SLOT_CHOSEN, start=S["slot"],
-                    attempt_fields={"slot_start": S["slot"]})
+        desk.record(
+            attempt_id(),
+            funnel.SLOT_CHOSEN,
+            start=S["slot"],
+            attempt_fields={"slot_start": S["slot"]},
+        )
 
 
 if (wanted := st.query_params.get("analyst")) and "analyst" not in S:
-    try:
+    with contextlib.suppress(BookingError):  # an unknown analyst in a link shows the list
         choose_analyst(wanted)
-    except BookingError:
-        pass  # an unknown analyst in a shared link simply shows the full list
 
 st.title("Book a session")
 st.caption("Choose an analyst and a time that suits you. It takes about a minute.")
@@ -81,8 +92,11 @@ for column, analyst in zip(st.columns(len(analysts)), analysts, strict=True):
         chosen = S.get("analyst") == analyst.slug
         st.button(
             "Selected" if chosen else f"Choose {analyst.name.split()[0]}",
-            key=f"choose_{analyst.slug}", on_click=choose_analyst, args=(analyst.slug,),
-            type="primary" if chosen else "secondary", width="stretch",
+            key=f"choose_{analyst.slug}",
+            on_click=choose_analyst,
+            args=(analyst.slug,),
+            type="primary" if chosen else "secondary",
+            width="stretch",
             icon=":material/check:" if chosen else None,
         )
 
@@ -103,10 +117,16 @@ meetings = {m.id: m for m in analyst.meeting_types}
 if S.get("meeting") not in meetings:
     S["meeting"] = None
 st.radio(
-    "Meeting type", list(meetings), key="meeting", index=None, on_change=on_meeting,
-    format_func=lambda mid: f"{meetings[mid].name} — {meetings[mid].duration_minutes} min · "
-    f"{meetings[mid].price_label}",
-    captions=[m.description for m in meetings.values()], label_visibility="collapsed",
+    "Meeting type",
+    list(meetings),
+    key="meeting",
+    index=None,
+    on_change=on_meeting,
+    format_func=lambda mid: (
+        f"{meetings[mid].name} — {meetings[mid].duration_minutes} min · {meetings[mid].price_label}"
+    ),
+    captions=[m.description for m in meetings.values()],
+    label_visibility="collapsed",
 )
 if not S.get("meeting"):
     st.stop()
@@ -129,9 +149,16 @@ day_keys = [d.isoformat() for d in days]
 if S.get("day") not in day_keys:
     S["day"] = None
 st.selectbox(
-    "Date", day_keys, key="day", index=None, on_change=on_day, placeholder="Choose a date",
-    format_func=lambda d: f"{datetime.fromisoformat(d):%a %-d %b %Y} · "
-    f"{len(days[datetime.fromisoformat(d).date()])} times",
+    "Date",
+    day_keys,
+    key="day",
+    index=None,
+    on_change=on_day,
+    placeholder="Choose a date",
+    format_func=lambda d: (
+        f"{datetime.fromisoformat(d):%a %-d %b %Y} · "
+        f"{len(days[datetime.fromisoformat(d).date()])} times"
+    ),
     help="Only dates with at least one free time are listed.",
 )
 if error := S.get("error"):
@@ -142,7 +169,10 @@ slots = {s.start.isoformat(): s for s in days[datetime.fromisoformat(S["day"]).d
 if S.get("slot") not in slots:
     S["slot"] = None
 st.pills(
-    "Time", list(slots), key="slot", on_change=on_slot,
+    "Time",
+    list(slots),
+    key="slot",
+    on_change=on_slot,
     format_func=lambda iso: f"{slots[iso].start.astimezone(tz):%H:%M}",
     help=f"Start times in {tz.key}. Each session lasts {meeting.duration_minutes} minutes.",
 )
@@ -159,10 +189,19 @@ st.markdown(
 )
 with st.form("details", border=True, enter_to_submit=False):
     st.text_input("Name", key="name", max_chars=100, autocomplete="name")
-    st.text_input("Email", key="email", max_chars=320, autocomplete="email",
-                  help="We send your confirmation here.")
-    st.text_area("Notes (optional)", key="notes", max_chars=2000,
-                 placeholder="Anything the analyst should know before the session")
+    st.text_input(
+        "Email",
+        key="email",
+        max_chars=320,
+        autocomplete="email",
+        help="We send your confirmation here.",
+    )
+    st.text_area(
+        "Notes (optional)",
+        key="notes",
+        max_chars=2000,
+        placeholder="Anything the analyst should know before the session",
+    )
     if not meeting.is_free:
         st.caption("No card is needed yet: payment is arranged after you book.")
     submitted = st.form_submit_button(
@@ -173,9 +212,14 @@ if submitted:
     try:
         with st.spinner("Booking your session…"):
             booking = desk.book_local(
-                analyst=analyst.slug, meeting_type=meeting.id, start=slot.start,
-                name=S.get("name"), email=S.get("email"), notes=S.get("notes"),
-                timezone=tz.key, attempt_id=attempt_id(),
+                analyst=analyst.slug,
+                meeting_type=meeting.id,
+                start=slot.start,
+                name=S.get("name"),
+                email=S.get("email"),
+                notes=S.get("notes"),
+                timezone=tz.key,
+                attempt_id=attempt_id(),
             )
     except SlotTaken as exc:
         S["error"] = str(exc)

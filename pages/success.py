@@ -36,8 +36,10 @@ ui_kit.timezone_picker()
 st.download_button(
     "Add to calendar (.ics)",
     booking_ics(booking, brand=desk.settings.brand_name, stamp=booking.created_at),
-    file_name=f"{booking.reference}.ics", mime="text/calendar",
-    icon=":material/calendar_add_on:", type="primary",
+    file_name=f"{booking.reference}.ics",
+    mime="text/calendar",
+    icon=":material/calendar_add_on:",
+    type="primary",
 )
 st.caption("Keep your reference: quote it if you need to change or cancel the session.")
 st.page_link("pages/book.py", label="Book another session", icon=":material/arrow_back:")

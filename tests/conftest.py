@@ -15,17 +15,31 @@ T0 = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
 
 CATALOGUE = {
     "analysts": [
-        {"slug": "assassin", "name": "Assassin", "provider": "calendly",
-         "timezone": "America/New_York"},
         {
-            "slug": "maya", "name": "Maya Chen", "provider": "local", "timezone": "Europe/London",
-            "buffer_minutes": 15, "min_notice_hours": 2, "horizon_days": 30,
+            "slug": "assassin",
+            "name": "Assassin",
+            "provider": "calendly",
+            "timezone": "America/New_York",
+        },
+        {
+            "slug": "maya",
+            "name": "Maya Chen",
+            "provider": "local",
+            "timezone": "Europe/London",
+            "buffer_minutes": 15,
+            "min_notice_hours": 2,
+            "horizon_days": 30,
             "slot_step_minutes": 30,
             "hours": {"mon": ["09:00-12:00", "13:00-17:00"], "tue": ["09:00-17:00"]},
             "meeting_types": [
                 {"id": "intro", "name": "Intro call", "duration_minutes": 30, "price": 0},
-                {"id": "review", "name": "Portfolio review", "duration_minutes": 60,
-                 "price": 120, "currency": "GBP"},
+                {
+                    "id": "review",
+                    "name": "Portfolio review",
+                    "duration_minutes": 60,
+                    "price": 120,
+                    "currency": "GBP",
+                },
             ],
         },
     ]
@@ -71,8 +85,12 @@ def desk(settings, catalogue, store, clock) -> Desk:
 def booking_args(**overrides) -> dict:
     """A valid local booking request: Maya's intro call at 10:00 London on Mon 7 Dec."""
     args = dict(
-        analyst="maya", meeting_type="intro", start=datetime(2026, 12, 7, 10, 0, tzinfo=UTC),
-        name="Ada Lovelace", email="ada@example.com", notes="Talk about bonds",
+        analyst="maya",
+        meeting_type="intro",
+        start=datetime(2026, 12, 7, 10, 0, tzinfo=UTC),
+        name="Ada Lovelace",
+        email="ada@example.com",
+        notes="Talk about bonds",
         timezone="Europe/London",
     )
     args.update(overrides)

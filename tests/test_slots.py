@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,8 +18,14 @@ NOW = datetime(2026, 3, 2, 6, 17, tzinfo=UTC)
 
 def make_analyst(tz="Europe/London", hours=None, **kw) -> Analyst:
     week = {d: ["09:00-17:00"] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
-    return Analyst(slug="a", name="A", provider="local", timezone=tz,
-                   hours=week if hours is None else hours, **kw)
+    return Analyst(
+        slug="a",
+        name="A",
+        provider="local",
+        timezone=tz,
+        hours=week if hours is None else hours,
+        **kw,
+    )
 
 
 def meeting(minutes=30) -> MeetingType:
@@ -27,9 +34,11 @@ def meeting(minutes=30) -> MeetingType:
 
 busy_st = st.lists(
     st.builds(
-        lambda offset, length: Interval(NOW + timedelta(minutes=offset),
-                                        NOW + timedelta(minutes=offset + length)),
-        st.integers(0, 14 * 24 * 60), st.integers(5, 300),
+        lambda offset, length: Interval(
+            NOW + timedelta(minutes=offset), NOW + timedelta(minutes=offset + length)
+        ),
+        st.integers(0, 14 * 24 * 60),
+        st.integers(5, 300),
     ),
     max_size=25,
 )
@@ -51,9 +60,16 @@ def test_slots_respect_hours_busy_time_notice_and_horizon(
     """Every offered slot is inside working hours, clear of busy time plus buffer, after the
     notice and before the horizon; the list is sorted and unique; and no free start is missed."""
     analyst = make_analyst(
-        tz, hours={"mon": ["08:00-12:00", "13:00-18:30"], "wed": ["10:00-16:00"],
-                   "sat": ["00:00-03:00"], "sun": ["21:00-24:00"]},
-        buffer_minutes=buffer, min_notice_hours=notice, horizon_days=horizon,
+        tz,
+        hours={
+            "mon": ["08:00-12:00", "13:00-18:30"],
+            "wed": ["10:00-16:00"],
+            "sat": ["00:00-03:00"],
+            "sun": ["21:00-24:00"],
+        },
+        buffer_minutes=buffer,
+        min_notice_hours=notice,
+        horizon_days=horizon,
         slot_step_minutes=step,
     )
     start, end = NOW - timedelta(days=1), NOW + timedelta(days=20)
@@ -72,8 +88,11 @@ def test_slots_respect_hours_busy_time_notice_and_horizon(
         for d in (local_day - timedelta(days=1), local_day):
             for open_, close in analyst.working_ranges(d.weekday()):
                 w_start = datetime.combine(d, open_, tzinfo=zone)
-                w_end = (datetime.combine(d + timedelta(days=1), time(0), tzinfo=zone)
-                         if close == time.max else datetime.combine(d, close, tzinfo=zone))
+                w_end = (
+                    datetime.combine(d + timedelta(days=1), time(0), tzinfo=zone)
+                    if close == time.max
+                    else datetime.combine(d, close, tzinfo=zone)
+                )
                 inside |= w_start <= s.start and s.end <= w_end
         assert inside, f"{s} is outside working hours"
 
@@ -83,14 +102,19 @@ def test_slots_respect_hours_busy_time_notice_and_horizon(
     while day <= (NOW + timedelta(days=horizon + 1)).date():
         for open_, close in analyst.working_ranges(day.weekday()):
             w_start = datetime.combine(day, open_, tzinfo=zone).astimezone(UTC)
-            w_end = (datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
-                     if close == time.max else datetime.combine(day, close, tzinfo=zone))
+            w_end = (
+                datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+                if close == time.max
+                else datetime.combine(day, close, tzinfo=zone)
+            )
             cand = w_start
             while cand + timedelta(minutes=duration) <= w_end:
                 slot = Interval(cand, cand + timedelta(minutes=duration))
                 free = not any(slot.overlaps(Interval(b.start - pad, b.end + pad)) for b in busy)
-                in_window = (NOW + timedelta(hours=notice) <= cand < NOW + timedelta(days=horizon)
-                             and start <= cand < end)
+                in_window = (
+                    NOW + timedelta(hours=notice) <= cand < NOW + timedelta(days=horizon)
+                    and start <= cand < end
+                )
                 if free and in_window:
                     assert slot in offered, f"free slot {slot} was not offered"
                 cand += timedelta(minutes=step)
@@ -98,13 +122,22 @@ def test_slots_respect_hours_busy_time_notice_and_horizon(
 
 
 def _day_slots(tz: str, day: date, hours: str, duration=30) -> list[Interval]:
-    analyst = make_analyst(tz, hours={k: [hours] for k in
-                                      ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
-                           min_notice_hours=0, horizon_days=365)
+    analyst = make_analyst(
+        tz,
+        hours={k: [hours] for k in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+        min_notice_hours=0,
+        horizon_days=365,
+    )
     zone = ZoneInfo(tz)
     start = datetime.combine(day, time(0), tzinfo=zone)
-    return free_slots(analyst, meeting(duration), [], now=datetime(2026, 1, 1, tzinfo=UTC),
-                      start=start, end=start + timedelta(days=1))
+    return free_slots(
+        analyst,
+        meeting(duration),
+        [],
+        now=datetime(2026, 1, 1, tzinfo=UTC),
+        start=start,
+        end=start + timedelta(days=1),
+    )
 
 
 @pytest.mark.parametrize(
@@ -141,12 +174,14 @@ def test_hours_spanning_the_clock_change_offer_only_real_time(tz, day, real_hour
     slots = _day_slots(tz, day, "00:00-04:00")
     assert len(slots) == real_hours * 2
     assert len({s.start for s in slots}) == len(slots)
-    assert all(a.end <= b.start for a, b in zip(slots, slots[1:], strict=False))
+    assert all(a.end <= b.start for a, b in itertools.pairwise(slots))
 
 
 def test_slots_group_by_the_visitors_calendar_date():
     """A 23:30 London slot is already the next day in Tokyo."""
-    slot = Interval(datetime(2026, 12, 7, 23, 30, tzinfo=UTC), datetime(2026, 12, 8, 0, 0, tzinfo=UTC))
+    slot = Interval(
+        datetime(2026, 12, 7, 23, 30, tzinfo=UTC), datetime(2026, 12, 8, 0, 0, tzinfo=UTC)
+    )
     assert list(group_by_day([slot], ZoneInfo("Europe/London"))) == [date(2026, 12, 7)]
     assert list(group_by_day([slot], ZoneInfo("Asia/Tokyo"))) == [date(2026, 12, 8)]
 
@@ -156,6 +191,10 @@ def test_a_booking_blocks_its_buffer_on_both_sides():
     analyst = make_analyst("UTC", buffer_minutes=15, min_notice_hours=0)
     busy = [Interval(datetime(2026, 3, 3, 10, tzinfo=UTC), datetime(2026, 3, 3, 11, tzinfo=UTC))]
     day = datetime(2026, 3, 3, tzinfo=UTC)
-    starts = [f"{s.start:%H:%M}" for s in free_slots(
-        analyst, meeting(30), busy, now=NOW, start=day, end=day + timedelta(days=1))]
+    starts = [
+        f"{s.start:%H:%M}"
+        for s in free_slots(
+            analyst, meeting(30), busy, now=NOW, start=day, end=day + timedelta(days=1)
+        )
+    ]
     assert starts[:3] == ["09:00", "11:30", "12:00"]

@@ -13,9 +13,16 @@ START = datetime(2026, 12, 7, 10, tzinfo=UTC)
 
 
 def row(ref: str, start=START, minutes=30, status="confirmed", **kw) -> dict:
-    return {"reference": ref, "provider": "local", "analyst": "maya", "meeting_type": "intro",
-            "start_utc": iso(start), "end_utc": iso(start + timedelta(minutes=minutes)),
-            "status": status, **kw}
+    return {
+        "reference": ref,
+        "provider": "local",
+        "analyst": "maya",
+        "meeting_type": "intro",
+        "start_utc": iso(start),
+        "end_utc": iso(start + timedelta(minutes=minutes)),
+        "status": status,
+        **kw,
+    }
 
 
 def test_migrations_create_the_tables_in_wal_mode(tmp_path):
@@ -58,11 +65,16 @@ def test_unique_index_refuses_two_occupying_bookings_at_one_start(store):
 def test_overlap_with_buffer_is_refused_and_nothing_is_written(store):
     """An overlapping insert returns False and leaves the attempt and funnel untouched."""
     store.create_attempt("att_1", now=START, source="web")
-    assert store.insert_booking_if_free(row("BD-1"), clear_from=START, clear_to=START + timedelta(minutes=30), now=START)
+    assert store.insert_booking_if_free(
+        row("BD-1"), clear_from=START, clear_to=START + timedelta(minutes=30), now=START
+    )
     later = START + timedelta(minutes=40)
     ok = store.insert_booking_if_free(
-        row("BD-2", start=later), clear_from=later - timedelta(minutes=15),
-        clear_to=later + timedelta(minutes=45), now=START, attempt_id="att_1",
+        row("BD-2", start=later),
+        clear_from=later - timedelta(minutes=15),
+        clear_to=later + timedelta(minutes=45),
+        now=START,
+        attempt_id="att_1",
     )
     assert not ok
     assert store.booking("BD-2") is None
@@ -73,7 +85,8 @@ def test_overlap_with_buffer_is_refused_and_nothing_is_written(store):
 def test_an_expired_hold_frees_its_slot(store):
     """A hold past its expiry no longer occupies the slot, and a new booking replaces it."""
     store.db["bookings"].insert(
-        row("BD-H", status="held", hold_expires_at=iso(START), created_at=iso(START)))
+        row("BD-H", status="held", hold_expires_at=iso(START), created_at=iso(START))
+    )
     end = START + timedelta(minutes=30)
     assert store.busy("maya", START, end, now=START - timedelta(minutes=1))
     assert store.busy("maya", START, end, now=START) == []
