@@ -51,6 +51,14 @@ def describe_time(when: datetime, tz: ZoneInfo) -> str:
     return f"{local:%H:%M} on {local:%a} {local.day} {local:%b}"
 
 
+def slot_taken(start: datetime, tz: ZoneInfo) -> SlotTaken:
+    """The error for a time someone else took first, worded in the visitor's zone."""
+    return SlotTaken(
+        f"{describe_time(start, tz)} was just taken by someone else; please pick another time.",
+        field="startTime",
+    )
+
+
 @dataclass(frozen=True)
 class Details:
     """What the visitor typed, checked and normalised."""
@@ -258,11 +266,7 @@ class Desk:
             self.store.add_event(
                 attempt_id, funnel.BOOKING_FAILED, now=now, detail={"reason": "slot_taken"}
             )
-            raise SlotTaken(
-                f"{describe_time(start, visitor_zone)} was just taken by someone else; "
-                "please pick another time.",
-                field="startTime",
-            )
+            raise slot_taken(start, visitor_zone)
         return self.booking(reference)
 
     def booking(self, reference: str) -> Booking:

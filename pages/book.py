@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime
+from datetime import date, datetime
 
 import streamlit as st
 
 import ui_kit
 from booking import funnel
 from booking.errors import BookingError, SlotTaken
+from booking.services import slot_taken
 
 desk = ui_kit.desk()
 S = st.session_state
@@ -32,7 +33,7 @@ def choose_analyst(slug: str) -> None:
     if S.get("analyst") == slug:
         return
     analyst = desk.analyst(slug)
-    S.update(analyst=slug, meeting=None, day=None, slot=None)
+    S.update(analyst=slug, meeting=None, day=None, slot=None, all_days=False)
     S.pop("error", None)
     desk.record(
         attempt_id(),
@@ -43,7 +44,7 @@ def choose_analyst(slug: str) -> None:
 
 
 def on_meeting() -> None:
-    S.update(day=None, slot=None)
+    S.update(day=None, slot=None, all_days=False)
     if S.get("meeting"):
         desk.record(
             attempt_id(),
@@ -146,26 +147,36 @@ if not days:
     )
     st.stop()
 day_keys = [d.isoformat() for d in days]
-if S.get("day") not in day_keys:
+chosen_day = S.get("day")
+chosen_slot = S.get("slot")
+if chosen_slot and chosen_slot not in {s.start.isoformat() for ss in days.values() for s in ss}:
+    # The time this visitor had picked was taken meanwhile: say so, then offer fresh times.
+    S["error"] = str(slot_taken(datetime.fromisoformat(chosen_slot), tz))
+    S["slot"] = None
+if chosen_day not in day_keys:
     S["day"] = None
-st.selectbox(
+visible = day_keys if S.get("all_days") or S.get("day") in day_keys[10:] else day_keys[:10]
+st.pills(
     "Date",
-    day_keys,
+    visible,
     key="day",
-    index=None,
     on_change=on_day,
-    placeholder="Choose a date",
-    format_func=lambda d: (
-        f"{datetime.fromisoformat(d):%a %-d %b %Y} · "
-        f"{len(days[datetime.fromisoformat(d).date()])} times"
-    ),
+    format_func=lambda d: f"{date.fromisoformat(d):%a %-d %b}",
     help="Only dates with at least one free time are listed.",
 )
+if len(visible) < len(day_keys):
+    st.button(
+        "Show later dates",
+        on_click=S.update,
+        kwargs={"all_days": True},
+        type="tertiary",
+        icon=":material/expand_more:",
+    )
 if error := S.get("error"):
     st.error(error, icon=":material/error:")
 if not S.get("day"):
     st.stop()
-slots = {s.start.isoformat(): s for s in days[datetime.fromisoformat(S["day"]).date()]}
+slots = {s.start.isoformat(): s for s in days[date.fromisoformat(S["day"])]}
 if S.get("slot") not in slots:
     S["slot"] = None
 st.pills(
@@ -188,18 +199,20 @@ st.markdown(
     f"({tz.key}) · **{meeting.price_label}**"
 )
 with st.form("details", border=True, enter_to_submit=False):
-    st.text_input("Name", key="name", max_chars=100, autocomplete="name")
+    st.text_input("Name", key="name", max_chars=100, autocomplete="name", persist_state="session")
     st.text_input(
         "Email",
         key="email",
         max_chars=320,
         autocomplete="email",
+        persist_state="session",
         help="We send your confirmation here.",
     )
     st.text_area(
         "Notes (optional)",
         key="notes",
         max_chars=2000,
+        persist_state="session",
         placeholder="Anything the analyst should know before the session",
     )
     if not meeting.is_free:

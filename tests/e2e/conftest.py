@@ -1,0 +1,100 @@
+"""Real-browser fixtures: Debian's Chromium through Playwright against `streamlit run app.py`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.servers import free_port
+
+ROOT = Path(__file__).parents[2]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def pytest_collection_modifyitems(items):
+    if Path(CHROMIUM).exists():
+        return
+    if os.environ.get("CI"):
+        raise pytest.UsageError(f"CI needs Chromium for the browser tests; none at {CHROMIUM}")
+    skip = pytest.mark.skip(reason="Chromium not installed (apt-get install chromium)")
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)
+
+
+def settle(page) -> None:
+    """Wait until Streamlit has finished the rerun that the last action started."""
+    page.wait_for_timeout(100)
+    page.locator("[data-testid=stApp][data-test-script-state=notRunning]").wait_for()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory):
+    """`streamlit run app.py` on a free loopback port with its own database."""
+    port = free_port()
+    db = tmp_path_factory.mktemp("e2e") / "booking.db"
+    env = {**os.environ, "BOOKING_DB_PATH": str(db)}
+    log = (tmp_path_factory.getbasetemp() / "streamlit.log").open("w")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(f"{url}/healthz", timeout=1).ok:
+                break
+        except requests.ConnectionError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"streamlit did not start; see {log.name}")
+        time.sleep(0.2)
+    yield {"url": url, "db": str(db)}
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()

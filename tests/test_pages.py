@@ -1,0 +1,161 @@
+"""The booking pages driven through Streamlit's AppTest against a real SQLite file."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from booking.config import Settings
+from booking.services import build_desk
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.setenv("BOOKING_DB_PATH", str(tmp_path / "pages.db"))
+    return build_desk(Settings.from_env())
+
+
+UI = str(Path(__file__).parents[1] / "ui.py")
+
+
+def open_app(tz: str = "Europe/London") -> AppTest:
+    at = AppTest.from_file(UI, default_timeout=30)
+    at.context = {"timezone": tz}
+    return at.run()
+
+
+def pick(at: AppTest, desk, analyst="maya-chen", meeting="intro", tz="Europe/London") -> AppTest:
+    """Choose analyst and meeting type, then the first date with two free times, and its first."""
+    at.button(key=f"choose_{analyst}").click().run()
+    at.radio(key="meeting").set_value(meeting).run()
+    days = desk.open_days(analyst, meeting, ZoneInfo(tz)).items()
+    day, slots = next((d, s) for d, s in days if len(s) >= 2)
+    at.pills(key="day").set_value(day.isoformat()).run()
+    at.pills(key="slot").set_value(slots[0].start.isoformat()).run()
+    return at
+
+
+def reference(at: AppTest) -> str:
+    ref = at.query_params["ref"]
+    return ref[0] if isinstance(ref, list) else ref
+
+
+def fill(at: AppTest, name="Ada Lovelace", email="ada@example.com", notes="") -> AppTest:
+    at.text_input(key="name").input(name)
+    at.text_input(key="email").input(email)
+    at.text_area(key="notes").input(notes)
+    return at
+
+
+def steps(desk, attempt_id):
+    return [e["step"] for e in desk.store.events(attempt_id)]
+
+
+def test_a_visitor_books_a_free_session_from_first_page_to_success(env):
+    """Analyst → type → date → time → details → 'Book' lands on the success page."""
+    at = pick(open_app(), env)
+    assert at.form_submit_button[0].label == "Book"
+    attempt = at.session_state["attempt"]
+    fill(at, notes="Please look at my tech holdings").form_submit_button[0].click().run()
+    assert not at.exception
+    assert at.title[0].value == "You're booked"
+    booking = env.booking(reference(at))
+    assert booking.name == "Ada Lovelace" and booking.notes == "Please look at my tech holdings"
+    assert booking.analyst.slug == "maya-chen" and booking.meeting.id == "intro"
+    assert steps(env, attempt) == [
+        "started",
+        "analyst_selected",
+        "meeting_type_selected",
+        "date_selected",
+        "slot_chosen",
+        "details_submitted",
+        "booked",
+    ]
+    assert at.get("download_button")
+
+
+def test_a_priced_session_asks_to_proceed_to_pay(env):
+    """Priced meeting types are submitted with 'Proceed to Pay'."""
+    at = pick(open_app(), env, meeting="portfolio-review")
+    assert at.form_submit_button[0].label == "Proceed to Pay"
+
+
+def test_a_slot_taken_meanwhile_shows_a_message_and_fresh_times(env):
+    """Someone else books the chosen time first: a clear error, the time is gone, no booking."""
+    at = pick(open_app(), env)
+    chosen = at.session_state["slot"]
+
+    env.book_local(
+        analyst="maya-chen",
+        meeting_type="intro",
+        start=datetime.fromisoformat(chosen),
+        name="Other",
+        email="o@example.com",
+        timezone="Europe/London",
+    )
+    fill(at).form_submit_button[0].click().run()
+    assert not at.exception
+    assert "was just taken by someone else" in at.error[0].value
+    assert at.session_state["slot"] is None
+    day = datetime.fromisoformat(chosen).astimezone(ZoneInfo("Europe/London")).date()
+    fresh = env.open_days("maya-chen", "intro", ZoneInfo("Europe/London")).get(day, [])
+    assert datetime.fromisoformat(chosen) not in [s.start for s in fresh]
+    assert at.pills(key="slot").options == [
+        f"{s.start.astimezone(ZoneInfo('Europe/London')):%H:%M}" for s in fresh
+    ]
+    assert env.store.db["bookings"].count == 1
+    at.pills(key="slot").set_value(fresh[0].start.isoformat()).run()
+    assert at.text_input(key="name").value == "Ada Lovelace"
+    fill(at).form_submit_button[0].click().run()
+    assert at.title[0].value == "You're booked"
+
+
+def test_an_invalid_email_is_explained_and_nothing_is_lost(env):
+    """A bad email shows what is wrong; the typed details and the chosen time stay."""
+    at = pick(open_app(), env)
+    slot = at.session_state["slot"]
+    fill(at, email="ada@example", notes="keep me").form_submit_button[0].click().run()
+    assert "email address is not valid" in at.error[0].value
+    assert at.text_area(key="notes").value == "keep me"
+    assert at.session_state["slot"] == slot
+    assert env.store.db["bookings"].count == 0
+
+
+def test_times_are_shown_in_the_visitors_time_zone(env):
+    """A visitor in Tokyo sees the Tokyo wall-clock times of the analyst's free slots."""
+    at = pick(open_app("Asia/Tokyo"), env, tz="Asia/Tokyo")
+    tz = ZoneInfo("Asia/Tokyo")
+    day = env.open_days("maya-chen", "intro", tz)[date.fromisoformat(at.session_state["day"])]
+    assert at.selectbox(key="visitor_tz").value == "Asia/Tokyo"
+    assert at.pills(key="slot").options == [f"{s.start.astimezone(tz):%H:%M}" for s in day]
+
+
+def test_the_success_page_reloads_from_its_reference(env):
+    """Opening the success URL in a new session shows the booking; a bad ref says so."""
+    at = pick(open_app(), env)
+    fill(at).form_submit_button[0].click().run()
+    ref = reference(at)
+
+    fresh = AppTest.from_file(UI, default_timeout=30)
+    fresh.query_params["ref"] = ref
+    fresh.run().switch_page("pages/success.py").run()
+    assert fresh.title[0].value == "You're booked"
+    assert ref in "".join(m.value for m in fresh.markdown)
+
+    wrong = AppTest.from_file(UI, default_timeout=30)
+    wrong.query_params["ref"] = "BD-NOPE-NOPE-NOPE"
+    wrong.run().switch_page("pages/success.py").run()
+    assert wrong.title[0].value == "Booking not found"
+    assert not wrong.exception
+
+
+def test_the_calendly_analyst_says_plainly_it_is_not_bookable_yet(env):
+    """Choosing Assassin explains that Calendly booking is not switched on yet."""
+    at = open_app()
+    at.button(key="choose_assassin").click().run()
+    assert "Calendly" in at.info[0].value
+    assert not at.radio
