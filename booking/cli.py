@@ -15,8 +15,12 @@ def _check(settings: Settings, _: argparse.Namespace) -> int:
     print(f"Settings: {settings}")
     print(f"Catalogue {catalogue.source}: {len(catalogue.analysts)} analysts")
     for a in catalogue.analysts:
-        types = ", ".join(f"{m.name} ({m.duration_minutes} min, {m.price_label})"
-                          for m in a.meeting_types) or "meeting types come from Calendly"
+        types = (
+            ", ".join(
+                f"{m.name} ({m.duration_minutes} min, {m.price_label})" for m in a.meeting_types
+            )
+            or "meeting types come from Calendly"
+        )
         print(f"  {a.slug:<16} {a.provider:<9} {a.timezone:<20} {types}")
     return 0
 

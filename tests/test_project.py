@@ -131,3 +131,12 @@ def test_settings_come_from_the_environment_and_bad_ones_are_explained():
     )
     with pytest.raises(ConfigError, match="BOOKING_DEFAULT_TIMEZONE"):
         Settings.from_env({"BOOKING_DEFAULT_TIMEZONE": "Moon/Crater"})
+
+
+def test_the_code_is_ruff_clean():
+    """Lint and format rules hold for the whole tree."""
+    for args in (["check", "."], ["format", "--check", "."]):
+        out = subprocess.run(
+            [sys.executable, "-m", "ruff", *args], cwd=ROOT, capture_output=True, text=True
+        )
+        assert out.returncode == 0, out.stdout + out.stderr

@@ -86,7 +86,7 @@ def app_server(tmp_path_factory):
         try:
             if requests.get(f"{url}/healthz", timeout=1).ok:
                 break
-        except requests.ConnectionError:
+        except requests.RequestException:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
