@@ -24,5 +24,12 @@ pages = [
         url_path="success",
         visibility="hidden",
     ),
+    st.Page(
+        "pages/confirmation.py",
+        title="Waiting for Calendly",
+        icon=":material/hourglass_top:",
+        url_path="confirmation",
+        visibility="hidden",
+    ),
 ]
 st.navigation(pages, position="top").run()

@@ -5,25 +5,23 @@ This is the edge: caching decorators and session state live here, never in booki
 
 from __future__ import annotations
 
+import html
+import json
 import re
 from zoneinfo import ZoneInfo, available_timezones
 
 import streamlit as st
 
+from booking import funnel
 from booking.config import Settings
-from booking.services import Desk, build_desk
+from booking.services import Desk, desk_for
 
 TZ_KEY = "visitor_tz"
 
 
-@st.cache_resource(show_spinner=False)
-def _desk(settings: Settings) -> Desk:
-    return build_desk(settings)
-
-
 def desk() -> Desk:
-    """The desk for the current settings (rebuilt only when the settings change)."""
-    return _desk(Settings.from_env())
+    """The process-wide desk for the current settings (shared with the HTTP routes)."""
+    return desk_for(Settings.from_env())
 
 
 @st.cache_data(show_spinner=False)
@@ -57,3 +55,24 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$])")
 def md(text: str) -> str:
     """Visitor-typed text made safe to place inside st.markdown."""
     return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def redirect(desk: Desk, url: str, attempt_id: str, *, label: str) -> None:
+    """Send the visitor to ``url`` in this tab, with a visible fallback link.
+
+    Only targets the desk allows (Calendly or its sandbox) are ever written into the page,
+    and the URL goes into the script as a JSON string, never as raw text.
+    """
+    if not desk.may_redirect_to(url):
+        st.error("That link is not one we can send you to. Please try again.")
+        return
+    desk.record(attempt_id, funnel.REDIRECTED)
+    st.info(f"Taking you to {label}…", icon=":material/open_in_new:")
+    st.html(
+        f"<script>window.location.assign({json.dumps(url)});</script>", unsafe_allow_javascript=True
+    )
+    st.markdown(
+        f'If nothing happens, <a href="{html.escape(url, quote=True)}" target="_self">'
+        f"continue to {html.escape(label)}</a>.",
+        unsafe_allow_html=True,
+    )

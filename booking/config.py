@@ -49,6 +49,36 @@ class Settings:
         "Time zone used when the visitor's browser does not report one.",
     )
 
+    public_url: str = _setting(
+        "BOOKING_PUBLIC_URL",
+        "http://localhost:8501",
+        "The address visitors reach the app at; Calendly's way back and the sandbox use it. "
+        "`streamlit run app.py --server.port N` sets it to `http://localhost:N` when unset.",
+    )
+    calendly_token: str = _setting(
+        "CALENDLY_TOKEN",
+        "",
+        "Calendly personal access token. Empty: the built-in offline Calendly sandbox.",
+        secret=True,
+    )
+    calendly_api_url: str = _setting(
+        "CALENDLY_API_URL", "https://api.calendly.com", "Base URL of Calendly's API."
+    )
+    calendly_cache_seconds: int = _setting(
+        "CALENDLY_AVAILABILITY_TTL_SECONDS",
+        60,
+        "How long Calendly availability is shared between visitors before it is asked again.",
+    )
+    sandbox_latency_ms: int = _setting(
+        "CALENDLY_SANDBOX_LATENCY_MS",
+        0,
+        "Artificial delay per sandbox API call, to imitate the network (benchmarks).",
+    )
+
+    @property
+    def calendly_mode(self) -> str:
+        return "live" if self.calendly_token else "sandbox"
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         environ = os.environ if environ is None else environ
@@ -56,7 +86,12 @@ class Settings:
         for f in dataclasses.fields(cls):
             raw = environ.get(f.metadata["env"])
             if raw not in (None, ""):
-                values[f.name] = type(f.default)(raw)
+                try:
+                    values[f.name] = type(f.default)(raw)
+                except ValueError as exc:
+                    raise ConfigError(
+                        f"{f.metadata['env']}={raw!r} should be a whole number."
+                    ) from exc
         settings = cls(**values)
         settings.validate()
         return settings
@@ -121,8 +156,8 @@ class MeetingType(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    id: Slug
-    name: str = Field(min_length=1, max_length=80)
+    id: str = Field(min_length=1, max_length=300)  # a slug, or a Calendly event type URI
+    name: str = Field(min_length=1, max_length=120)
     duration_minutes: int = Field(ge=5, le=480)
     price: Decimal = Field(default=Decimal(0), ge=0)
     currency: str = Field(default="GBP", pattern=r"^[A-Z]{3}$")
@@ -157,6 +192,9 @@ class Analyst(BaseModel):
     horizon_days: int = Field(default=60, ge=1, le=365)
     slot_step_minutes: int = Field(default=30, ge=5, le=240)
     meeting_types: tuple[MeetingType, ...] = ()
+    # Calendly analysts: prices by Calendly event type slug (free when absent).
+    prices: dict[str, Decimal] = Field(default_factory=dict)
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
 
     @field_validator("timezone")
     @classmethod

@@ -5,8 +5,13 @@
     ├── InvalidInput              a field the visitor filled in is not acceptable
     ├── NotFound                  an analyst, meeting type or booking does not exist
     ├── NotBookable               the analyst cannot be booked through this path (yet)
-    └── SlotUnavailable           the time is taken, past, or outside working hours
-        └── SlotTaken             someone else took it a moment ago
+    ├── SlotUnavailable           the time is taken, past, or outside working hours
+    │   └── SlotTaken             someone else took it a moment ago
+    └── CalendlyError             talking to Calendly failed (detail goes to the log)
+        ├── CalendlyUnavailable   timeouts, connection failures, 5xx, unreadable answers
+        ├── CalendlyRateLimited   429: too many requests for now
+        ├── CalendlyAuthError     401/403: the desk's Calendly token needs attention
+        └── CalendlyRejected      4xx: Calendly refused what we asked (e.g. 404)
 
 Pages show ``str(exc)``; the HTTP API maps ``code`` and ``status`` onto its JSON errors.
 """
@@ -53,3 +58,32 @@ class SlotUnavailable(BookingError):
 
 class SlotTaken(SlotUnavailable):
     code = "slot_taken"
+
+
+class CalendlyError(BookingError):
+    code = "calendly_error"
+    status = 502
+
+
+class CalendlyUnavailable(CalendlyError):
+    code = "calendly_unavailable"
+
+
+class CalendlyRateLimited(CalendlyError):
+    code = "calendly_rate_limited"
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+
+
+class CalendlyAuthError(CalendlyError):
+    code = "calendly_auth"
+
+
+class CalendlyRejected(CalendlyError):
+    code = "calendly_rejected"
+
+    def __init__(self, message: str, *, http_status: int | None = None, **kw) -> None:
+        super().__init__(message, **kw)
+        self.http_status = http_status

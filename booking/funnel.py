@@ -8,6 +8,10 @@ SLOT_CHOSEN = "slot_chosen"
 DETAILS_SUBMITTED = "details_submitted"
 BOOKED = "booked"
 BOOKING_FAILED = "booking_failed"
+LINK_CREATED = "link_created"
+REDIRECTED = "redirected"
+HANDOFF_FAILED = "handoff_failed"
+RETURNED = "returned"
 
 ORDER = (
     STARTED,

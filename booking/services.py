@@ -2,17 +2,38 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import requests
 from email_validator import EmailNotValidError, validate_email
 
 from booking import funnel
+from booking.cache import TTLCache
+from booking.calendly import (
+    WINDOW,
+    CalendlyClient,
+    is_calendly_host,
+    parse_calendly_time,
+    prefill_url,
+    redirect_details,
+    same_origin,
+)
+from booking.calendly_sandbox import CalendlySandbox
 from booking.config import Analyst, Catalogue, MeetingType, Settings
-from booking.errors import InvalidInput, NotBookable, NotFound, SlotTaken, SlotUnavailable
+from booking.errors import (
+    BookingError,
+    CalendlyUnavailable,
+    InvalidInput,
+    NotBookable,
+    NotFound,
+    SlotTaken,
+    SlotUnavailable,
+)
 from booking.slots import Interval, free_slots, group_by_day
 from booking.store import Store, iso, parse_iso
 
@@ -117,6 +138,10 @@ class Desk:
     catalogue: Catalogue
     store: Store
     clock: Clock = system_clock
+    calendly: CalendlyClient | None = None
+    sandbox: CalendlySandbox | None = None
+    availability_cache: TTLCache = field(default_factory=lambda: TTLCache(60))
+    catalogue_cache: TTLCache = field(default_factory=lambda: TTLCache(300))
 
     # -- catalogue -----------------------------------------------------------------
     def analyst(self, slug: str) -> Analyst:
@@ -126,10 +151,45 @@ class Desk:
         analyst = self.analyst(slug)
         if analyst.provider != "local":
             raise NotBookable(
-                f"{analyst.name} is booked through Calendly, which this desk cannot reach yet. "
-                "Please choose another analyst for now."
+                f"{analyst.name} is booked through Calendly, not here; please use the "
+                "Calendly hand-off (POST /api/calendly/create-booking)."
             )
         return analyst
+
+    def _calendly(self) -> CalendlyClient:
+        if self.calendly is None:
+            raise NotBookable("Booking through Calendly is not set up on this desk.")
+        return self.calendly
+
+    def meeting_types(self, analyst: Analyst) -> tuple[MeetingType, ...]:
+        """What the analyst offers: the catalogue's types, or Calendly's active event types."""
+        if analyst.provider == "local":
+            return analyst.meeting_types
+        client = self._calendly()
+        user = self.catalogue_cache.get("calendly-user", client.me)
+        event_types = self.catalogue_cache.get(
+            ("event-types", user["uri"]), lambda: client.event_types(user["uri"])
+        )
+        return tuple(
+            MeetingType(
+                id=et["uri"],
+                name=et["name"],
+                duration_minutes=et["duration"],
+                price=analyst.prices.get(et.get("slug", ""), 0),
+                currency=analyst.currency,
+                description=et.get("description_plain") or "",
+            )
+            for et in event_types
+            if et.get("active", True)
+        )
+
+    def meeting_type(self, analyst: Analyst, meeting_id: str) -> MeetingType:
+        if analyst.provider == "local":
+            return analyst.meeting_type(meeting_id)
+        for meeting in self.meeting_types(analyst):
+            if meeting.id == meeting_id:
+                return meeting
+        raise NotFound(f"{analyst.name} no longer offers that meeting type; please pick another.")
 
     # -- attempts and funnel -------------------------------------------------------
     def start_attempt(self, *, source: str = "web", visitor_tz: str | None = None) -> str:
@@ -150,13 +210,48 @@ class Desk:
 
     # -- availability --------------------------------------------------------------
     def slots(self, slug: str, meeting_id: str, start: datetime, end: datetime) -> list[Interval]:
-        """Free slots of a local analyst starting in [start, end)."""
-        analyst = self.local_analyst(slug)
-        meeting = analyst.meeting_type(meeting_id)
+        """Free slots starting in [start, end), from our calendar or from Calendly."""
+        analyst = self.analyst(slug)
+        meeting = self.meeting_type(analyst, meeting_id)
+        if analyst.provider == "calendly":
+            return self._calendly_slots(meeting, start, end)
         now = self.clock()
         pad = timedelta(minutes=analyst.buffer_minutes + meeting.duration_minutes)
         busy = self.store.busy(slug, start - pad, end + pad, now=now)
         return free_slots(analyst, meeting, busy, now=now, start=start, end=end)
+
+    def _calendly_slots(
+        self, meeting: MeetingType, start: datetime, end: datetime
+    ) -> list[Interval]:
+        """Calendly's free times, shared by all visitors for one TTL.
+
+        The month ahead comes from one call and serves every request inside it; other
+        ranges are cached by their exact bounds.
+        """
+        client = self._calendly()
+        length = timedelta(minutes=meeting.duration_minutes)
+
+        def load(first: datetime, last: datetime):
+            times = client.available_times(meeting.id, first, last)
+            slots = [
+                Interval(t, t + length)
+                for t in (parse_calendly_time(x["start_time"]) for x in times)
+            ]
+            return first, last, slots
+
+        now = self.clock()
+        first, last, slots = self.availability_cache.get(
+            ("month", meeting.id), lambda: load(now, now + WINDOW)
+        )
+        if not (first <= max(start, now) and end <= last):
+            _, _, slots = self.availability_cache.get(
+                ("range", meeting.id, start, end), lambda: load(start, end)
+            )
+        return [s for s in slots if start <= s.start < end and s.start > now]
+
+    def forget_availability(self, meeting_id: str) -> None:
+        """Drop cached Calendly times of an event type (after a booking took one)."""
+        self.availability_cache.invalidate(lambda key: key[1] == meeting_id)
 
     def slots_between_dates(
         self, slug: str, meeting_id: str, first: date, last: date, tz: ZoneInfo
@@ -171,12 +266,14 @@ class Desk:
         return self.slots(slug, meeting_id, start, end)
 
     def open_days(self, slug: str, meeting_id: str, tz: ZoneInfo) -> dict[date, list[Interval]]:
-        """Every visitor-local date within the horizon that has a free slot, with its slots."""
-        analyst = self.local_analyst(slug)
+        """Every visitor-local date ahead with a free slot, with its slots.
+
+        Local analysts: up to their horizon. Calendly analysts: the month ahead (one call).
+        """
+        analyst = self.analyst(slug)
         now = self.clock()
-        return group_by_day(
-            self.slots(slug, meeting_id, now, now + timedelta(days=analyst.horizon_days)), tz
-        )
+        ahead = WINDOW if analyst.provider == "calendly" else timedelta(days=analyst.horizon_days)
+        return group_by_day(self.slots(slug, meeting_id, now, now + ahead), tz)
 
     # -- booking -------------------------------------------------------------------
     def book_local(
@@ -269,6 +366,117 @@ class Desk:
             raise slot_taken(start, visitor_zone)
         return self.booking(reference)
 
+    # -- Calendly hand-off ---------------------------------------------------------
+    def start_calendly_handoff(
+        self,
+        *,
+        analyst: str,
+        meeting_type: str,
+        start: datetime,
+        name: str,
+        email: str,
+        notes: str = "",
+        timezone: str,
+        attempt_id: str | None = None,
+        source: str = "web",
+    ) -> str:
+        """Check the time is still free on Calendly, create a fresh single-use link for this
+        attempt and return it pre-filled. Every outcome is recorded on the attempt."""
+        now = self.clock()
+        if attempt_id is None:
+            attempt_id = new_attempt_id()
+            self.store.create_attempt(
+                attempt_id, now=now, source=source, visitor_tz=timezone, provider="calendly"
+            )
+        try:
+            who = self.analyst(analyst)
+            if who.provider != "calendly":
+                raise NotBookable(f"{who.name} is booked on this site, not through Calendly.")
+            meeting = self.meeting_type(who, meeting_type)
+            visitor_zone = zone(timezone)
+            details = check_details(name, email, notes)
+            if start.tzinfo is None:
+                raise InvalidInput(
+                    "The start time needs a UTC offset, e.g. +00:00.", field="startTime"
+                )
+            start = start.astimezone(UTC)
+            self.store.update_attempt(
+                attempt_id,
+                now=now,
+                analyst=who.slug,
+                meeting_type=meeting.id,
+                provider="calendly",
+                slot_start=iso(start),
+                name=details.name,
+                email=details.email,
+                notes=details.notes,
+                visitor_tz=timezone,
+            )
+            self.store.add_event(attempt_id, funnel.DETAILS_SUBMITTED, now=now)
+            if start <= now:
+                raise SlotUnavailable(
+                    f"{describe_time(start, visitor_zone)} has already passed; "
+                    "please pick a time in the future.",
+                    field="startTime",
+                )
+            client = self._calendly()
+            offered = {
+                parse_calendly_time(t["start_time"])
+                for t in client.available_times(
+                    meeting.id, start - timedelta(minutes=1), start + timedelta(minutes=1)
+                )
+            }
+            if start not in offered:
+                self.forget_availability(meeting.id)
+                raise slot_taken(start, visitor_zone)
+            link = client.create_scheduling_link(meeting.id)
+            url = prefill_url(
+                link,
+                name=details.name,
+                email=details.email,
+                notes=details.notes,
+                attempt_id=attempt_id,
+                day=start.astimezone(visitor_zone).date(),
+            )
+            if not self.may_redirect_to(url):
+                raise CalendlyUnavailable(
+                    "Calendly sent a booking link we do not trust, so we stopped. "
+                    "Please try again in a minute."
+                )
+        except BookingError as exc:
+            self.store.add_event(
+                attempt_id, funnel.HANDOFF_FAILED, now=self.clock(), detail={"reason": exc.code}
+            )
+            raise
+        self.store.update_attempt(attempt_id, now=self.clock(), status="link_created")
+        self.store.add_event(
+            attempt_id, funnel.LINK_CREATED, now=self.clock(), detail={"event_type": meeting.id}
+        )
+        return url
+
+    def may_redirect_to(self, url: str) -> bool:
+        """Only Calendly's own pages, or this desk's sandbox pages, are redirect targets."""
+        if self.sandbox is not None and same_origin(url, self.sandbox.public_url):
+            return url.startswith(f"{self.sandbox.public_url}/sandbox/calendly/")
+        return is_calendly_host(url)
+
+    def calendly_analyst_for(self, event_type_uri: str) -> Analyst:
+        """The Calendly analyst who offers an event type (seed API: event type URI only)."""
+        for analyst in self.catalogue.analysts:
+            if analyst.provider == "calendly" and any(
+                m.id == event_type_uri for m in self.meeting_types(analyst)
+            ):
+                return analyst
+        raise NotFound("That Calendly event type is not offered here.", field="eventTypeUri")
+
+    def calendly_return(self, params: dict) -> dict[str, str]:
+        """Read Calendly's way-back query (untrusted) and note the return on the attempt."""
+        details = redirect_details(params)
+        attempt_id = details.get("utm_content", "")
+        if attempt_id.startswith("att_") and self.store.attempt(attempt_id):
+            self.store.add_event(attempt_id, funnel.RETURNED, now=self.clock())
+        return details
+
     def booking(self, reference: str) -> Booking:
         row = self.store.booking((reference or "").strip().upper())
         if row is None:
@@ -296,12 +504,51 @@ class Desk:
         return {
             "status": "ok" if reachable else "degraded",
             "database": "reachable" if reachable else "unreachable",
-            "mode": "offline",
-            "services": {"calendly": "not connected", "payments": "none", "email": "none"},
+            "mode": "offline" if self.settings.calendly_mode == "sandbox" else "live",
+            "services": {
+                "calendly": self.settings.calendly_mode,
+                "payments": "none",
+                "email": "none",
+            },
         }
 
 
-def build_desk(settings: Settings, *, clock: Clock = system_clock) -> Desk:
-    """Build the whole desk from settings (the factory the edges and tests use)."""
+@functools.lru_cache(maxsize=8)
+def desk_for(settings: Settings) -> Desk:
+    """One desk per settings in this process, shared by the pages and the HTTP routes, so
+    they share one Calendly availability cache."""
+    return build_desk(settings)
+
+
+def build_desk(
+    settings: Settings, *, clock: Clock = system_clock, session: requests.Session | None = None
+) -> Desk:
+    """Build the whole desk from settings (the factory the edges and tests use).
+
+    With no Calendly token, the sandbox is mounted beneath the real client's session.
+    """
     catalogue = Catalogue.load(settings.catalogue_path)
-    return Desk(settings, catalogue, Store(settings.db_path), clock)
+    store = Store(settings.db_path)
+    session = session or requests.Session()
+    sandbox = None
+    token = settings.calendly_token
+    if not token:
+        sandbox = CalendlySandbox(
+            store,
+            public_url=settings.public_url,
+            api_url=settings.calendly_api_url,
+            latency_ms=settings.sandbox_latency_ms,
+            clock=clock,
+        )
+        session.mount(settings.calendly_api_url.rstrip("/") + "/", sandbox.adapter())
+        token = "sandbox"  # noqa: S105 - not a secret: the sandbox takes any bearer token
+    client = CalendlyClient(token, base_url=settings.calendly_api_url, session=session, clock=clock)
+    return Desk(
+        settings,
+        catalogue,
+        store,
+        clock,
+        calendly=client,
+        sandbox=sandbox,
+        availability_cache=TTLCache(settings.calendly_cache_seconds),
+    )

@@ -86,7 +86,8 @@ for column, analyst in zip(st.columns(len(analysts)), analysts, strict=True):
         st.markdown(f"**{analyst.name}**")
         st.caption(analyst.headline or " ")
         if analyst.provider == "calendly":
-            st.caption(":material/calendar_month: via Calendly")
+            sandbox = " (sandbox)" if desk.settings.calendly_mode == "sandbox" else ""
+            st.caption(f":material/calendar_month: booked via Calendly{sandbox}")
         else:
             prices = sorted({m.price_label for m in analyst.meeting_types})
             st.caption(f":material/schedule: {', '.join(prices)} · {analyst.zone.key}")
@@ -104,17 +105,19 @@ for column, analyst in zip(st.columns(len(analysts)), analysts, strict=True):
 if not S.get("analyst"):
     st.stop()
 analyst = desk.analyst(S["analyst"])
-if analyst.provider == "calendly":
-    st.info(
-        f"{analyst.name}'s calendar lives in Calendly, and booking through Calendly is not "
-        "switched on for this desk yet. Please choose another analyst for now.",
-        icon=":material/info:",
-    )
-    st.stop()
+via_calendly = analyst.provider == "calendly"
 
 # -- 2. meeting type ---------------------------------------------------------------------
 st.subheader("2. Meeting type")
-meetings = {m.id: m for m in analyst.meeting_types}
+try:
+    with st.spinner(f"Loading {analyst.name}'s meeting types…"):
+        meetings = {m.id: m for m in desk.meeting_types(analyst)}
+except BookingError as exc:
+    st.error(str(exc), icon=":material/cloud_off:")
+    st.stop()
+if not meetings:
+    st.warning(f"{analyst.name} offers no sessions right now. Please choose another analyst.")
+    st.stop()
 if S.get("meeting") not in meetings:
     S["meeting"] = None
 st.radio(
@@ -137,12 +140,16 @@ meeting = meetings[S["meeting"]]
 st.subheader("3. Date and time")
 tz = ui_kit.visitor_zone(desk.settings.default_timezone)
 ui_kit.timezone_picker()
-with st.spinner("Finding free times…"):
-    days = desk.open_days(analyst.slug, meeting.id, tz)
+try:
+    with st.spinner("Finding free times…"):
+        days = desk.open_days(analyst.slug, meeting.id, tz)
+except BookingError as exc:
+    st.error(str(exc), icon=":material/cloud_off:")
+    st.stop()
 if not days:
     st.warning(
-        f"{analyst.name} has no free {meeting.name} times in the next "
-        f"{analyst.horizon_days} days. Please try another meeting type or analyst.",
+        f"{analyst.name} has no free {meeting.name} times in the coming weeks. "
+        "Please try another meeting type or analyst.",
         icon=":material/event_busy:",
     )
     st.stop()
@@ -215,6 +222,11 @@ with st.form("details", border=True, enter_to_submit=False):
         persist_state="session",
         placeholder="Anything the analyst should know before the session",
     )
+    if via_calendly:
+        st.caption(
+            f"Next, Calendly opens on {slot.start.astimezone(tz):%a %-d %b} with your details "
+            f"filled in: choose {slot.start.astimezone(tz):%H:%M} there to confirm."
+        )
     if not meeting.is_free:
         st.caption("No card is needed yet: payment is arranged after you book.")
     submitted = st.form_submit_button(
@@ -222,18 +234,28 @@ with st.form("details", border=True, enter_to_submit=False):
     )
 
 if submitted:
+    details = dict(name=S.get("name"), email=S.get("email"), notes=S.get("notes"))
     try:
-        with st.spinner("Booking your session…"):
-            booking = desk.book_local(
-                analyst=analyst.slug,
-                meeting_type=meeting.id,
-                start=slot.start,
-                name=S.get("name"),
-                email=S.get("email"),
-                notes=S.get("notes"),
-                timezone=tz.key,
-                attempt_id=attempt_id(),
-            )
+        if via_calendly:
+            with st.spinner("Reserving your Calendly link…"):
+                url = desk.start_calendly_handoff(
+                    analyst=analyst.slug,
+                    meeting_type=meeting.id,
+                    start=slot.start,
+                    timezone=tz.key,
+                    attempt_id=attempt_id(),
+                    **details,
+                )
+        else:
+            with st.spinner("Booking your session…"):
+                booking = desk.book_local(
+                    analyst=analyst.slug,
+                    meeting_type=meeting.id,
+                    start=slot.start,
+                    timezone=tz.key,
+                    attempt_id=attempt_id(),
+                    **details,
+                )
     except SlotTaken as exc:
         S["error"] = str(exc)
         S["reset_slot"] = True
@@ -241,5 +263,11 @@ if submitted:
     except BookingError as exc:
         st.error(str(exc), icon=":material/error:")
     else:
-        S["reset_journey"] = True
-        st.switch_page("pages/success.py", query_params={"ref": booking.reference})
+        if via_calendly:
+            ui_kit.redirect(
+                desk, url, attempt_id(), label="Calendly" + (" (sandbox)" if desk.sandbox else "")
+            )
+            S["reset_journey"] = True
+        else:
+            S["reset_journey"] = True
+            st.switch_page("pages/success.py", query_params={"ref": booking.reference})

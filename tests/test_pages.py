@@ -151,11 +151,3 @@ def test_the_success_page_reloads_from_its_reference(env):
     wrong.run().switch_page("pages/success.py").run()
     assert wrong.title[0].value == "Booking not found"
     assert not wrong.exception
-
-
-def test_the_calendly_analyst_says_plainly_it_is_not_bookable_yet(env):
-    """Choosing Assassin explains that Calendly booking is not switched on yet."""
-    at = open_app()
-    at.button(key="choose_assassin").click().run()
-    assert "Calendly" in at.info[0].value
-    assert not at.radio

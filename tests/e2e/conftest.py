@@ -57,7 +57,9 @@ def app_server(tmp_path_factory):
     """`streamlit run app.py` on a free loopback port with its own database."""
     port = free_port()
     db = tmp_path_factory.mktemp("e2e") / "booking.db"
-    env = {**os.environ, "BOOKING_DB_PATH": str(db)}
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "BOOKING_DB_PATH": str(db), "BOOKING_PUBLIC_URL": url}
+    env.pop("CALENDLY_TOKEN", None)
     log = (tmp_path_factory.getbasetemp() / "streamlit.log").open("w")
     proc = subprocess.Popen(
         [
@@ -80,7 +82,6 @@ def app_server(tmp_path_factory):
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
         try:

@@ -1,0 +1,293 @@
+"""Calendly API v2 client (requests), with bounded retries and person-sized errors.
+
+The transport is a ``requests.Session`` passed in: the real one talks to api.calendly.com,
+the sandbox mounts its adapter beneath the same client, and tests use ``responses``.
+Retries: GETs retry 429 (honouring ``Retry-After``) and 5xx/connection failures with
+back-off; POSTs retry only connection failures and 5xx. The token never appears in logs,
+reprs or error messages.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+
+import requests
+from tenacity import Retrying, retry_if_exception, stop_after_attempt
+
+from booking.errors import (
+    CalendlyAuthError,
+    CalendlyError,
+    CalendlyRateLimited,
+    CalendlyRejected,
+    CalendlyUnavailable,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API_URL = "https://api.calendly.com"
+WINDOW = timedelta(days=31)  # longest range event_type_available_times accepts per call
+UNAVAILABLE = "Calendly is not answering right now — please try again in a minute."
+BUSY = "Calendly is busy right now — please try again in a minute."
+AUTH = (
+    "Booking through Calendly is unavailable right now: the desk's Calendly connection "
+    "needs attention. Please try again later or choose another analyst."
+)
+
+
+def calendly_time(when: datetime) -> str:
+    """Calendly's timestamp form: UTC with microseconds and a Z."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_calendly_time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+class CalendlyClient:
+    """The parts of Calendly's API the desk uses."""
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        base_url: str = DEFAULT_API_URL,
+        session: requests.Session | None = None,
+        timeout: float = 10.0,
+        attempts: int = 3,
+        max_retry_after: float = 10.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._token = token
+        self.base_url = base_url.rstrip("/")
+        self.session = session or requests.Session()
+        self.timeout = timeout
+        self.attempts = attempts
+        self.max_retry_after = max_retry_after
+        self.clock = clock
+        self.sleep = sleep
+
+    def __repr__(self) -> str:
+        return f"CalendlyClient(base_url={self.base_url!r}, token='***')"
+
+    # -- transport -------------------------------------------------------------------
+    def _once(self, method: str, url: str, params, body, *, retry_429: bool) -> Any:
+        where = f"{method} {url.split('?')[0]}"
+        try:
+            resp = self.session.request(
+                method,
+                url,
+                params=params,
+                json=body,
+                timeout=self.timeout,
+                headers={"Authorization": f"Bearer {self._token}", "Accept": "application/json"},
+            )
+        except requests.RequestException as exc:  # timeouts and connection failures
+            log.warning("Calendly %s failed: %s", where, type(exc).__name__)
+            raise _retryable(CalendlyUnavailable(UNAVAILABLE)) from None
+        if resp.status_code == 204:
+            return {}
+        if resp.ok:
+            try:
+                return resp.json()
+            except ValueError:
+                log.warning("Calendly %s answered %s with unreadable JSON", where, resp.status_code)
+                raise CalendlyUnavailable(UNAVAILABLE) from None
+        detail = _error_text(resp)
+        log.warning("Calendly %s answered %s: %s", where, resp.status_code, detail)
+        if resp.status_code in (401, 403):
+            raise CalendlyAuthError(AUTH)
+        if resp.status_code == 429:
+            wait = _retry_after(resp)
+            exc = CalendlyRateLimited(BUSY, retry_after=wait)
+            if retry_429 and (wait is None or wait <= self.max_retry_after):
+                raise _retryable(exc)
+            raise exc
+        if resp.status_code >= 500:
+            raise _retryable(CalendlyUnavailable(UNAVAILABLE))
+        raise CalendlyRejected(
+            f"Calendly could not do that: {detail}", http_status=resp.status_code
+        )
+
+    def _request(self, method: str, path: str, *, params=None, body=None) -> Any:
+        url = path if path.startswith("http") else f"{self.base_url}{path}"
+        retrying = Retrying(
+            stop=stop_after_attempt(self.attempts),
+            wait=_wait,
+            retry=retry_if_exception(lambda e: getattr(e, "retryable", False)),
+            sleep=self.sleep,
+            reraise=True,
+        )
+        for attempt in retrying:
+            with attempt:
+                return self._once(method, url, params, body, retry_429=method == "GET")
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _get(self, path: str, params=None) -> Any:
+        return self._request("GET", path, params=params)
+
+    def _paginate(self, path: str, params: dict) -> list[dict]:
+        items: list[dict] = []
+        url, query = path, {**params, "count": 100}
+        while url:
+            page = self._get(url, query)
+            items += _field(page, "collection")
+            url, query = _field(page, "pagination").get("next_page"), None
+        return items
+
+    # -- endpoints -------------------------------------------------------------------
+    def me(self) -> dict:
+        return _field(self._get("/users/me"), "resource")
+
+    def event_types(self, user_uri: str) -> list[dict]:
+        """The user's active event types, every page of them."""
+        return self._paginate("/event_types", {"user": user_uri, "active": "true"})
+
+    def available_times(self, event_type_uri: str, start: datetime, end: datetime) -> list[dict]:
+        """Free start times in [start, end), never asking for the past, in 31-day calls."""
+        start = max(start, self.clock() + timedelta(minutes=1))
+        seen: dict[str, dict] = {}
+        while start < end:
+            chunk_end = min(end, start + WINDOW)
+            page = self._get(
+                "/event_type_available_times",
+                {
+                    "event_type": event_type_uri,
+                    "start_time": calendly_time(start),
+                    "end_time": calendly_time(chunk_end),
+                },
+            )
+            for slot in _field(page, "collection"):
+                seen.setdefault(slot["start_time"], slot)
+            start = chunk_end
+        return sorted(seen.values(), key=lambda s: parse_calendly_time(s["start_time"]))
+
+    def create_scheduling_link(self, event_type_uri: str) -> str:
+        """A new single-use booking link for the event type."""
+        resource = _field(
+            self._request(
+                "POST",
+                "/scheduling_links",
+                body={"max_event_count": 1, "owner": event_type_uri, "owner_type": "EventType"},
+            ),
+            "resource",
+        )
+        return _field(resource, "booking_url")
+
+
+def _retryable(exc: CalendlyError) -> CalendlyError:
+    exc.retryable = True
+    return exc
+
+
+def _wait(state) -> float:
+    exc = state.outcome.exception()
+    if isinstance(exc, CalendlyRateLimited) and exc.retry_after is not None:
+        return exc.retry_after
+    return min(0.5 * 2 ** (state.attempt_number - 1), 4.0)
+
+
+def _retry_after(resp: requests.Response) -> float | None:
+    for header in ("Retry-After", "X-RateLimit-Reset"):
+        value = resp.headers.get(header)
+        if value:
+            try:
+                return max(0.0, float(value))
+            except ValueError:
+                continue
+    return None
+
+
+def _error_text(resp: requests.Response) -> str:
+    try:
+        body = resp.json()
+        text = f"{body.get('title', '')}: {body.get('message', '')}".strip(": ")
+        details = "; ".join(
+            f"{d.get('parameter', '')} {d.get('message', '')}".strip()
+            for d in body.get("details") or []
+        )
+        return f"{text} ({details})" if details else text or f"HTTP {resp.status_code}"
+    except (ValueError, AttributeError):
+        return f"HTTP {resp.status_code}"
+
+
+def _field(data: Any, key: str) -> Any:
+    try:
+        return data[key]
+    except (KeyError, TypeError):
+        log.warning("Calendly answer without %r: %.200r", key, data)
+        raise CalendlyUnavailable(UNAVAILABLE) from None
+
+
+# -- links and the way back (pure) -------------------------------------------------------
+UTM_SOURCE = "booking-desk"
+
+
+def prefill_url(
+    booking_url: str, *, name: str, email: str, notes: str, attempt_id: str, day: date
+) -> str:
+    """The single-use link, pre-filled and opened on the chosen day; every value encoded."""
+    parts = urlsplit(booking_url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    query += [("name", name), ("email", email)]
+    if notes:
+        query.append(("a1", notes))
+    query += [
+        ("utm_source", UTM_SOURCE),
+        ("utm_content", attempt_id),
+        ("month", f"{day:%Y-%m}"),
+        ("date", day.isoformat()),
+    ]
+    return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote, safe="")))
+
+
+def is_calendly_host(url: str) -> bool:
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    return parts.scheme == "https" and (host == "calendly.com" or host.endswith(".calendly.com"))
+
+
+def same_origin(url: str, origin: str) -> bool:
+    a, b = urlsplit(url), urlsplit(origin)
+    return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port)
+
+
+REDIRECT_FIELDS = (
+    "assigned_to",
+    "event_type_uuid",
+    "event_type_name",
+    "event_start_time",
+    "event_end_time",
+    "invitee_uuid",
+    "invitee_full_name",
+    "invitee_first_name",
+    "invitee_last_name",
+    "invitee_email",
+    "answer_1",
+    "utm_source",
+    "utm_content",
+)
+
+
+def redirect_details(params: dict[str, str]) -> dict[str, str]:
+    """What Calendly's 'redirect to external site' appended (untrusted: display only).
+
+    Calendly has been seen to double-encode these values, so a value that still holds
+    percent-escapes after the first decode is decoded once more.
+    """
+    out = {}
+    for key in REDIRECT_FIELDS:
+        value = params.get(key)
+        if isinstance(value, list):
+            value = value[-1] if value else None
+        if value:
+            if re.search(r"%[0-9A-Fa-f]{2}", value):
+                value = unquote(value)
+            out[key] = value[:500]
+    return out

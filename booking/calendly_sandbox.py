@@ -1,0 +1,713 @@
+"""An offline stand-in for Calendly: the same JSON shapes, plugged in beneath the client.
+
+``CalendlySandbox`` keeps its state in SQLite (tables ``sandbox_*`` in the desk's file) and
+answers the API through ``SandboxAdapter``, a requests transport adapter mounted on the
+Calendly base URL, so demo mode runs the real client code: URL building, pagination, error
+mapping. Its public booking page (``booking.sandbox_pages``) stands in for calendly.com.
+Availability is computed with the desk's own slot maths over fixed weekly hours.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from urllib.parse import parse_qs, urlencode, urlsplit
+from zoneinfo import ZoneInfo
+
+import requests
+from requests.adapters import BaseAdapter
+from requests.structures import CaseInsensitiveDict
+from sqlite_utils import Database, Migrations
+
+from booking.calendly import DEFAULT_API_URL, WINDOW, calendly_time, parse_calendly_time
+from booking.config import Analyst, MeetingType
+from booking.slots import Interval, free_slots
+from booking.store import Store
+
+USER_UUID = "SANDBOXUSER00001"
+ORG_UUID = "SANDBOXORG000001"
+USER_NAME = "Assassin"
+USER_SLUG = "assassin"
+HOST_ZONE = "America/New_York"
+EVENT_TYPES = (
+    {
+        "uuid": "SBXSTRATEGY00001",
+        "name": "Strategy Session",
+        "slug": "strategy-session",
+        "duration": 60,
+        "color": "#0069ff",
+        "description": "One hour on your trading plan: entries, exits and risk.",
+    },
+    {
+        "uuid": "SBXQUICKCALL0001",
+        "name": "Quick Consult",
+        "slug": "quick-consult",
+        "duration": 30,
+        "color": "#8247f5",
+        "description": "Thirty minutes for one focused question.",
+    },
+)
+QUESTION = "What would you like to discuss?"
+# The host's Calendly availability: weekdays 09:00-17:00 New York, 4 hours' notice.
+HOURS = Analyst(
+    slug="sandbox-host",
+    name=USER_NAME,
+    provider="local",
+    timezone=HOST_ZONE,
+    hours={d: ("09:00-17:00",) for d in ("mon", "tue", "wed", "thu", "fri")},
+    min_notice_hours=4,
+    horizon_days=60,
+    slot_step_minutes=30,
+)
+
+migrations = Migrations("calendly_sandbox")
+
+
+@migrations()
+def s001_sandbox_tables(db: Database) -> None:
+    db["sandbox_links"].create(
+        {
+            "code": str,
+            "event_type_uuid": str,
+            "max_event_count": int,
+            "used": int,
+            "created_at": str,
+        },
+        pk="code",
+    )
+    db["sandbox_events"].create(
+        {
+            "uuid": str,
+            "event_type_uuid": str,
+            "start_time": str,
+            "end_time": str,
+            "status": str,
+            "created_at": str,
+            "updated_at": str,
+            "cancellation": str,
+        },
+        pk="uuid",
+    )
+    db["sandbox_events"].create_index(["status", "start_time"])
+    db["sandbox_invitees"].create(
+        {
+            "uuid": str,
+            "event_uuid": str,
+            "link_code": str,
+            "name": str,
+            "email": str,
+            "timezone": str,
+            "answer": str,
+            "tracking": str,
+            "status": str,
+            "rescheduled": int,
+            "old_invitee": str,
+            "new_invitee": str,
+            "cancellation": str,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="uuid",
+    )
+    db["sandbox_invitees"].create_index(["event_uuid"])
+    db["sandbox_webhooks"].create(
+        {
+            "uuid": str,
+            "callback_url": str,
+            "events": str,
+            "signing_key": str,
+            "scope": str,
+            "state": str,
+            "created_at": str,
+        },
+        pk="uuid",
+    )
+
+
+class SandboxError(Exception):
+    """A refusal on the sandbox booking page, worded for the visitor."""
+
+
+@dataclass
+class Answer:
+    status: int
+    body: dict | None
+    headers: dict
+
+
+def _error(status: int, title: str, message: str, details: list | None = None) -> Answer:
+    body = {"title": title, "message": message}
+    if details:
+        body["details"] = details
+    return Answer(status, body, {})
+
+
+def _not_found() -> Answer:
+    return _error(404, "Resource Not Found", "The server could not find the requested resource.")
+
+
+def _invalid(details: list | None = None) -> Answer:
+    return _error(400, "Invalid Argument", "The supplied parameters are invalid.", details)
+
+
+def _uuid() -> str:
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    return "".join(secrets.choice(alphabet) for _ in range(16))
+
+
+class CalendlySandbox:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        public_url: str,
+        api_url: str = DEFAULT_API_URL,
+        latency_ms: int = 0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        link_expiry_days: int = 90,
+    ) -> None:
+        self.store = store
+        self.public_url = public_url.rstrip("/")
+        self.api_url = api_url.rstrip("/")
+        self.latency_ms = latency_ms
+        self.clock = clock
+        self.link_expiry = timedelta(days=link_expiry_days)
+        self.requests_served = 0
+        migrations.apply(store.db)
+
+    # -- URIs and shapes ---------------------------------------------------------------
+    @property
+    def user_uri(self) -> str:
+        return f"{self.api_url}/users/{USER_UUID}"
+
+    @property
+    def org_uri(self) -> str:
+        return f"{self.api_url}/organizations/{ORG_UUID}"
+
+    def event_type_uri(self, uuid: str) -> str:
+        return f"{self.api_url}/event_types/{uuid}"
+
+    def _event_type(self, uri_or_uuid: str) -> dict | None:
+        uuid = uri_or_uuid.rstrip("/").rsplit("/", 1)[-1]
+        return next((e for e in EVENT_TYPES if e["uuid"] == uuid), None)
+
+    def _user(self) -> dict:
+        return {
+            "uri": self.user_uri,
+            "name": USER_NAME,
+            "slug": USER_SLUG,
+            "email": "assassin@example.com",
+            "scheduling_url": f"{self.public_url}/sandbox/calendly/{USER_SLUG}",
+            "timezone": HOST_ZONE,
+            "avatar_url": None,
+            "created_at": "2024-03-01T10:00:00.000000Z",
+            "updated_at": "2025-09-30T08:12:44.123456Z",
+            "current_organization": self.org_uri,
+        }
+
+    def _event_type_resource(self, et: dict, position: int) -> dict:
+        return {
+            "uri": self.event_type_uri(et["uuid"]),
+            "name": et["name"],
+            "active": True,
+            "slug": et["slug"],
+            "scheduling_url": f"{self.public_url}/sandbox/calendly/{USER_SLUG}/{et['slug']}",
+            "duration": et["duration"],
+            "duration_options": None,
+            "kind": "solo",
+            "pooling_type": None,
+            "type": "StandardEventType",
+            "color": et["color"],
+            "created_at": "2024-03-01T10:05:00.000000Z",
+            "updated_at": "2025-10-01T09:00:00.000000Z",
+            "internal_note": None,
+            "description_plain": et["description"],
+            "description_html": f"<p>{et['description']}</p>",
+            "profile": {"type": "User", "name": USER_NAME, "owner": self.user_uri},
+            "secret": False,
+            "booking_method": "instant",
+            "custom_questions": [
+                {
+                    "name": QUESTION,
+                    "type": "text",
+                    "position": 0,
+                    "enabled": True,
+                    "required": False,
+                    "answer_choices": [],
+                    "include_other": False,
+                }
+            ],
+            "deleted_at": None,
+            "admin_managed": False,
+            "locations": [{"kind": "zoom_conference"}],
+            "position": position,
+        }
+
+    # -- availability ------------------------------------------------------------------
+    def _busy(self) -> list[Interval]:
+        rows = self.store.db.execute(
+            "SELECT start_time, end_time FROM sandbox_events WHERE status = 'active'"
+        ).fetchall()
+        return [Interval(parse_calendly_time(s), parse_calendly_time(e)) for s, e in rows]
+
+    def free_slots(self, et: dict, start: datetime, end: datetime) -> list[Interval]:
+        meeting = MeetingType(id=et["slug"], name=et["name"], duration_minutes=et["duration"])
+        return free_slots(HOURS, meeting, self._busy(), now=self.clock(), start=start, end=end)
+
+    def slot_url(self, et: dict, start: datetime) -> str:
+        day = start.astimezone(ZoneInfo(HOST_ZONE)).date()
+        stamp = start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return (
+            f"{self.public_url}/sandbox/calendly/{USER_SLUG}/{et['slug']}/{stamp}"
+            f"?month={day:%Y-%m}&date={day.isoformat()}"
+        )
+
+    # -- the API -----------------------------------------------------------------------
+    def handle(self, method: str, url: str, body: bytes | None, headers) -> Answer:
+        """Answer one API request as api.calendly.com would."""
+        self.requests_served += 1
+        if self.latency_ms:
+            time.sleep(self.latency_ms / 1000)
+        auth = headers.get("Authorization", "")
+        if not auth.startswith("Bearer ") or len(auth) <= len("Bearer "):
+            return _error(401, "Unauthenticated", "The access token is invalid")
+        parts = urlsplit(url)
+        path = parts.path.rstrip("/")
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        try:
+            payload = json.loads(body) if body else {}
+        except ValueError:
+            return _invalid()
+        segments = path.strip("/").split("/")
+        route = (method, segments[0] if segments else "", len(segments))
+        handlers = {
+            ("GET", "users", 2): lambda: self._get_user(segments[1]),
+            ("GET", "event_types", 1): lambda: self._list_event_types(query),
+            ("GET", "event_types", 2): lambda: self._get_event_type(segments[1]),
+            ("GET", "event_type_available_times", 1): lambda: self._available_times(query),
+            ("POST", "scheduling_links", 1): lambda: self._create_link(payload),
+            ("GET", "scheduled_events", 1): lambda: self._list_events(query),
+            ("GET", "scheduled_events", 2): lambda: self._get_event(segments[1]),
+            ("GET", "scheduled_events", 3): lambda: self._list_invitees(segments[1], query),
+            ("GET", "webhook_subscriptions", 1): lambda: self._list_webhooks(query),
+            ("POST", "webhook_subscriptions", 1): lambda: self._create_webhook(payload),
+            ("DELETE", "webhook_subscriptions", 2): lambda: self._delete_webhook(segments[1]),
+        }
+        handler = handlers.get(route)
+        if handler is None or (route[2] == 3 and segments[2] != "invitees"):
+            return _not_found()
+        return handler()
+
+    def _get_user(self, uuid: str) -> Answer:
+        if uuid not in ("me", USER_UUID):
+            return _not_found()
+        return Answer(200, {"resource": self._user()}, {})
+
+    def _paginate(self, path: str, query: dict, items: list[dict]) -> Answer:
+        try:
+            count = int(query.get("count", 20))
+            offset = int(query.get("page_token") or 0)
+        except ValueError:
+            return _invalid()
+        if not 1 <= count <= 100:
+            return _invalid(
+                [{"parameter": "count", "message": "must be between 1 and 100"}],
+            )
+        page = items[offset : offset + count]
+
+        def link(token: int | None) -> tuple[str | None, str | None]:
+            if token is None:
+                return None, None
+            q = {**query, "page_token": str(token)}
+            return f"{self.api_url}{path}?{urlencode(q)}", str(token)
+
+        next_page, next_token = link(offset + count if offset + count < len(items) else None)
+        prev_page, prev_token = link(max(0, offset - count) if offset > 0 else None)
+        return Answer(
+            200,
+            {
+                "collection": page,
+                "pagination": {
+                    "count": len(page),
+                    "next_page": next_page,
+                    "previous_page": prev_page,
+                    "next_page_token": next_token,
+                    "previous_page_token": prev_token,
+                },
+            },
+            {},
+        )
+
+    def _list_event_types(self, query: dict) -> Answer:
+        if query.get("user") not in (self.user_uri, None) and query.get("organization") is None:
+            return _error(
+                403, "Permission Denied", "You do not have permission to access this resource."
+            )
+        items = [self._event_type_resource(et, i) for i, et in enumerate(EVENT_TYPES)]
+        return self._paginate("/event_types", query, items)
+
+    def _get_event_type(self, uuid: str) -> Answer:
+        for i, et in enumerate(EVENT_TYPES):
+            if et["uuid"] == uuid:
+                return Answer(200, {"resource": self._event_type_resource(et, i)}, {})
+        return _not_found()
+
+    def _available_times(self, query: dict) -> Answer:
+        et = self._event_type(query.get("event_type", ""))
+        if et is None:
+            return _invalid(
+                [{"parameter": "event_type", "message": "is invalid"}],
+            )
+        try:
+            start = parse_calendly_time(query["start_time"])
+            end = parse_calendly_time(query["end_time"])
+        except (KeyError, ValueError):
+            return _invalid(
+                [{"parameter": "start_time", "message": "is required"}],
+            )
+        if start < self.clock():
+            return _invalid(
+                [{"parameter": "start_time", "message": "Start time must be in the future"}],
+            )
+        if end <= start:
+            return _invalid(
+                [{"parameter": "end_time", "message": "must be after start_time"}],
+            )
+        if end - start > WINDOW:
+            return _invalid(
+                [{"parameter": "end_time", "message": "date range can be no greater than 31 days"}],
+            )
+        return Answer(
+            200,
+            {
+                "collection": [
+                    {
+                        "status": "available",
+                        "invitees_remaining": 1,
+                        "start_time": calendly_time(s.start),
+                        "scheduling_url": self.slot_url(et, s.start),
+                    }
+                    for s in self.free_slots(et, start, end)
+                ]
+            },
+            {},
+        )
+
+    def _create_link(self, payload: dict) -> Answer:
+        et = self._event_type(str(payload.get("owner", "")))
+        if (
+            payload.get("max_event_count") != 1
+            or payload.get("owner_type") != "EventType"
+            or et is None
+        ):
+            return _invalid(
+                [{"parameter": "owner", "message": "must be an event type you own"}],
+            )
+        token = secrets.token_hex(5)
+        code = f"{token[:4]}-{token[4:7]}-{token[7:]}"
+        with self.store.write() as db:
+            db["sandbox_links"].insert(
+                {
+                    "code": code,
+                    "event_type_uuid": et["uuid"],
+                    "max_event_count": 1,
+                    "used": 0,
+                    "created_at": calendly_time(self.clock()),
+                }
+            )
+        return Answer(
+            201,
+            {
+                "resource": {
+                    "booking_url": f"{self.public_url}/sandbox/calendly/d/{code}/{et['slug']}",
+                    "owner": self.event_type_uri(et["uuid"]),
+                    "owner_type": "EventType",
+                }
+            },
+            {},
+        )
+
+    # scheduled events and invitees
+    def event_resource(self, row: dict) -> dict:
+        et = self._event_type(row["event_type_uuid"])
+        active = row["status"] == "active"
+        resource = {
+            "uri": f"{self.api_url}/scheduled_events/{row['uuid']}",
+            "name": et["name"],
+            "status": row["status"],
+            "start_time": row["start_time"],
+            "end_time": row["end_time"],
+            "event_type": self.event_type_uri(et["uuid"]),
+            "location": {
+                "type": "zoom_conference",
+                "status": "pushed",
+                "join_url": "https://zoom.us/j/000000000",
+            },
+            "invitees_counter": {"total": 1, "active": 1 if active else 0, "limit": 1},
+            "created_at": row["created_at"],
+            "updated_at": row["updated_at"],
+            "event_memberships": [
+                {
+                    "user": self.user_uri,
+                    "user_email": "assassin@example.com",
+                    "user_name": USER_NAME,
+                }
+            ],
+            "event_guests": [],
+            "meeting_notes_plain": None,
+            "meeting_notes_html": None,
+        }
+        if row.get("cancellation"):
+            resource["cancellation"] = json.loads(row["cancellation"])
+        return resource
+
+    def invitee_resource(self, inv: dict, event: dict | None = None) -> dict:
+        event = event or self.store.db["sandbox_events"].get(inv["event_uuid"])
+        event_uri = f"{self.api_url}/scheduled_events/{inv['event_uuid']}"
+        base = f"{self.public_url}/sandbox/calendly"
+        resource = {
+            "uri": f"{event_uri}/invitees/{inv['uuid']}",
+            "email": inv["email"],
+            "name": inv["name"],
+            "first_name": None,
+            "last_name": None,
+            "status": inv["status"],
+            "timezone": inv["timezone"],
+            "event": event_uri,
+            "created_at": inv["created_at"],
+            "updated_at": inv["updated_at"],
+            "questions_and_answers": (
+                [{"question": QUESTION, "answer": inv["answer"], "position": 0}]
+                if inv["answer"]
+                else []
+            ),
+            "tracking": json.loads(inv["tracking"]),
+            "text_reminder_number": None,
+            "rescheduled": bool(inv["rescheduled"]),
+            "old_invitee": inv["old_invitee"],
+            "new_invitee": inv["new_invitee"],
+            "cancel_url": f"{base}/cancellations/{inv['uuid']}",
+            "reschedule_url": f"{base}/reschedulings/{inv['uuid']}",
+            "routing_form_submission": None,
+            "payment": None,
+            "no_show": None,
+            "reconfirmation": None,
+            "scheduling_method": None,
+            "invitee_scheduled_by": None,
+            "scheduled_event": self.event_resource(event),
+        }
+        if inv.get("cancellation"):
+            resource["cancellation"] = json.loads(inv["cancellation"])
+        return resource
+
+    def _list_events(self, query: dict) -> Answer:
+        sql, params = "SELECT * FROM sandbox_events WHERE 1", []
+        if query.get("status"):
+            sql += " AND status = ?"
+            params.append(query["status"])
+        for key, op in (("min_start_time", ">="), ("max_start_time", "<")):
+            if query.get(key):
+                sql += f" AND start_time {op} ?"
+                params.append(calendly_time(parse_calendly_time(query[key])))
+        rows = list(self.store.db.query(sql + " ORDER BY start_time", params))
+        return self._paginate("/scheduled_events", query, [self.event_resource(r) for r in rows])
+
+    def _get_event(self, uuid: str) -> Answer:
+        rows = list(self.store.db.query("SELECT * FROM sandbox_events WHERE uuid = ?", [uuid]))
+        if not rows:
+            return _not_found()
+        return Answer(200, {"resource": self.event_resource(rows[0])}, {})
+
+    def _list_invitees(self, event_uuid: str, query: dict) -> Answer:
+        events = list(
+            self.store.db.query("SELECT * FROM sandbox_events WHERE uuid = ?", [event_uuid])
+        )
+        if not events:
+            return _not_found()
+        rows = self.store.db.query(
+            "SELECT * FROM sandbox_invitees WHERE event_uuid = ? ORDER BY created_at", [event_uuid]
+        )
+        items = [self.invitee_resource(r, events[0]) for r in rows]
+        return self._paginate(f"/scheduled_events/{event_uuid}/invitees", query, items)
+
+    # webhook subscriptions
+    def _webhook_resource(self, row: dict) -> dict:
+        return {
+            "uri": f"{self.api_url}/webhook_subscriptions/{row['uuid']}",
+            "callback_url": row["callback_url"],
+            "created_at": row["created_at"],
+            "updated_at": row["created_at"],
+            "retry_started_at": None,
+            "state": row["state"],
+            "events": json.loads(row["events"]),
+            "scope": row["scope"],
+            "organization": self.org_uri,
+            "user": self.user_uri,
+            "creator": self.user_uri,
+        }
+
+    def _list_webhooks(self, query: dict) -> Answer:
+        rows = self.store.db.query("SELECT * FROM sandbox_webhooks ORDER BY created_at")
+        return self._paginate(
+            "/webhook_subscriptions", query, [self._webhook_resource(r) for r in rows]
+        )
+
+    def _create_webhook(self, payload: dict) -> Answer:
+        url, events = payload.get("url"), payload.get("events")
+        if not url or not events or payload.get("scope") not in ("user", "organization"):
+            return _invalid()
+        if self.store.db.execute(
+            "SELECT 1 FROM sandbox_webhooks WHERE callback_url = ?", [url]
+        ).fetchone():
+            return _error(409, "Already Exists", "Hook with this url already exists")
+        row = {
+            "uuid": _uuid(),
+            "callback_url": url,
+            "events": json.dumps(events),
+            "signing_key": payload.get("signing_key") or secrets.token_urlsafe(32),
+            "scope": payload["scope"],
+            "state": "active",
+            "created_at": calendly_time(self.clock()),
+        }
+        with self.store.write() as db:
+            db["sandbox_webhooks"].insert(row)
+        return Answer(201, {"resource": self._webhook_resource(row)}, {})
+
+    def _delete_webhook(self, uuid: str) -> Answer:
+        with self.store.write() as db:
+            deleted = db.execute("DELETE FROM sandbox_webhooks WHERE uuid = ?", [uuid]).rowcount
+        if not deleted:
+            return _not_found()
+        return Answer(204, None, {})
+
+    # -- the booking page's actions ------------------------------------------------------
+    def link(self, code: str) -> tuple[dict, dict]:
+        """The link and its event type; SandboxError when unknown, used up or expired."""
+        rows = list(self.store.db.query("SELECT * FROM sandbox_links WHERE code = ?", [code]))
+        row = rows[0] if rows else None
+        if row is None:
+            raise SandboxError("This booking link does not exist.")
+        if row["used"] >= row["max_event_count"]:
+            raise SandboxError(
+                "This link has already been used to book, so it is no longer available."
+            )
+        if parse_calendly_time(row["created_at"]) + self.link_expiry < self.clock():
+            raise SandboxError("This link has expired.")
+        return row, self._event_type(row["event_type_uuid"])
+
+    def day_slots(self, et: dict, day: date, zone: ZoneInfo) -> list[Interval]:
+        start = datetime.combine(day, datetime.min.time(), tzinfo=zone)
+        return self.free_slots(et, max(start, self.clock()), start + timedelta(days=1))
+
+    def schedule(
+        self,
+        code: str,
+        *,
+        start: datetime,
+        name: str,
+        email: str,
+        answer: str,
+        timezone: str,
+        tracking: dict,
+    ) -> dict:
+        """Book through a single-use link: creates the event and invitee, spends the link."""
+        link, et = self.link(code)
+        if not name.strip() or "@" not in email:
+            raise SandboxError("Please enter your name and a valid email address.")
+        end = start + timedelta(minutes=et["duration"])
+        now = calendly_time(self.clock())
+        event = {
+            "uuid": _uuid(),
+            "event_type_uuid": et["uuid"],
+            "start_time": calendly_time(start),
+            "end_time": calendly_time(end),
+            "status": "active",
+            "created_at": now,
+            "updated_at": now,
+            "cancellation": None,
+        }
+        keys = (
+            "utm_campaign",
+            "utm_source",
+            "utm_medium",
+            "utm_content",
+            "utm_term",
+            "salesforce_uuid",
+        )
+        invitee = {
+            "uuid": _uuid(),
+            "event_uuid": event["uuid"],
+            "link_code": code,
+            "name": name.strip(),
+            "email": email.strip(),
+            "timezone": timezone,
+            "answer": answer.strip() or None,
+            "tracking": json.dumps({k: tracking.get(k) or None for k in keys}),
+            "status": "active",
+            "rescheduled": 0,
+            "old_invitee": None,
+            "new_invitee": None,
+            "cancellation": None,
+            "created_at": now,
+            "updated_at": now,
+        }
+        try:
+            with self.store.write() as db:
+                if Interval(start, end) not in self.free_slots(
+                    et, start, start + timedelta(seconds=1)
+                ):
+                    raise SandboxError(
+                        "Sorry, that time is no longer available. Please pick another."
+                    )
+                spent = db.execute(
+                    "UPDATE sandbox_links SET used = used + 1 "
+                    "WHERE code = ? AND used < max_event_count",
+                    [code],
+                ).rowcount
+                if not spent:
+                    raise SandboxError("This link has already been used to book.")
+                db["sandbox_events"].insert(event)
+                db["sandbox_invitees"].insert(invitee)
+        except sqlite3.IntegrityError as exc:  # pragma: no cover - ids are random
+            raise SandboxError("Something went wrong; please try again.") from exc
+        return {"event": event, "invitee": invitee, "event_type": et, "link": link}
+
+    def adapter(self) -> SandboxAdapter:
+        return SandboxAdapter(self)
+
+
+class SandboxAdapter(BaseAdapter):
+    """A requests transport that answers from the sandbox instead of the network."""
+
+    def __init__(self, sandbox: CalendlySandbox) -> None:
+        super().__init__()
+        self.sandbox = sandbox
+
+    def send(self, request, **kwargs) -> requests.Response:
+        body = request.body.encode() if isinstance(request.body, str) else request.body
+        answer = self.sandbox.handle(request.method, request.url, body, request.headers)
+        resp = requests.Response()
+        resp.status_code = answer.status
+        resp._content = b"" if answer.body is None else json.dumps(answer.body).encode()
+        resp.headers = CaseInsensitiveDict(
+            {
+                "Content-Type": "application/json; charset=utf-8",
+                "X-RateLimit-Limit": "500",
+                "X-RateLimit-Remaining": "499",
+                "X-RateLimit-Reset": "60",
+                **answer.headers,
+            }
+        )
+        resp.encoding = "utf-8"
+        resp.url = request.url
+        resp.request = request
+        resp.reason = {200: "OK", 201: "Created", 204: "No Content"}.get(answer.status, "Error")
+        return resp
+
+    def close(self) -> None:
+        pass

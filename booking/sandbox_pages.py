@@ -1,0 +1,193 @@
+"""The sandbox's public booking page: a plainly marked stand-in for calendly.com.
+
+Served by app.py under /sandbox/calendly/. It honours Calendly's pre-fill parameters
+(name, email, a1, utm_*, month/date), lets the visitor change the time, books on
+"Schedule Event", spends the single-use link and sends the visitor back to our
+confirmation page with the query parameters Calendly's "redirect to an external site"
+option appends. Every visitor-supplied value is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import date, datetime, timedelta
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from booking.calendly import parse_calendly_time
+from booking.calendly_sandbox import USER_NAME, CalendlySandbox, SandboxError
+
+PREFILL = ("name", "email", "a1")
+TRACKING = (
+    "utm_campaign",
+    "utm_source",
+    "utm_medium",
+    "utm_content",
+    "utm_term",
+    "salesforce_uuid",
+)
+
+STYLE = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1a1a1a;
+background:#f5f7fb}
+.banner{background:#fff3cd;border-bottom:2px solid #e0a800;padding:.6rem 1rem;text-align:center;
+font-weight:600}
+main{max-width:760px;margin:1.5rem auto;background:#fff;border-radius:12px;padding:1.5rem;
+box-shadow:0 2px 12px rgba(0,0,0,.08)}
+h1{font-size:1.4rem;margin:.2rem 0}.muted{color:#555}.days,.times{display:flex;flex-wrap:wrap;
+gap:.5rem;margin:.6rem 0 1rem}.days a{padding:.45rem .7rem;border:1px solid #0069ff;
+border-radius:8px;color:#0069ff;text-decoration:none}.days a[aria-current=date]{background:#0069ff;
+color:#fff}.times label{border:1px solid #0069ff;border-radius:8px;padding:.5rem .8rem;
+cursor:pointer}.times input{margin-right:.35rem}label.field{display:block;margin:.7rem 0 .2rem;
+font-weight:600}input[type=text],input[type=email],textarea{width:100%;box-sizing:border-box;
+padding:.55rem;border:1px solid #bbb;border-radius:8px;font:inherit}button{margin-top:1rem;
+background:#0069ff;color:#fff;border:0;border-radius:24px;padding:.75rem 1.6rem;font-size:1rem;
+font-weight:600;cursor:pointer}.error{background:#fdecea;border:1px solid #e57373;padding:.6rem;
+border-radius:8px}
+"""
+
+TZ_SCRIPT = """<script>
+(function(){var u=new URL(window.location.href);
+if(!u.searchParams.get('tz')){try{var z=Intl.DateTimeFormat().resolvedOptions().timeZone;
+if(z){u.searchParams.set('tz',z);window.location.replace(u.toString());}}catch(e){}}})();
+</script>"""
+
+
+def _e(value) -> str:
+    return html.escape(str(value or ""), quote=True)
+
+
+def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(
+        f"<!doctype html><html lang=en><head><meta charset=utf-8>"
+        f"<meta name=viewport content='width=device-width,initial-scale=1'>"
+        f"<title>{_e(title)} · Calendly sandbox</title><style>{STYLE}</style>{TZ_SCRIPT}</head>"
+        f"<body><div class=banner role=note>Calendly sandbox — an offline stand-in for "
+        f"Calendly's booking page. Nothing here reaches Calendly.</div><main>{body}</main>"
+        f"</body></html>",
+        status_code=status,
+    )
+
+
+def _zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def sandbox_routes(sandbox: CalendlySandbox) -> list[Route]:
+    """The sandbox booking page routes, for ``st.App(routes=...)``."""
+
+    def render(code: str, params: dict, error: str = "", status: int = 200) -> HTMLResponse:
+        try:
+            _, et = sandbox.link(code)
+        except SandboxError as exc:
+            return _page(
+                "Link unavailable",
+                f"<h1>This link is no longer available</h1>"
+                f"<p class=muted>{_e(exc)}</p><p>Please ask for a new link.</p>",
+                status=410,
+            )
+        zone = _zone(params.get("tz"))
+        horizon_end = sandbox.clock() + timedelta(days=31)
+        days: dict[date, list] = {}
+        for slot in sandbox.free_slots(et, sandbox.clock(), horizon_end):
+            days.setdefault(slot.start.astimezone(zone).date(), []).append(slot)
+        try:
+            chosen_day = date.fromisoformat(params.get("date", ""))
+        except ValueError:
+            chosen_day = None
+        if chosen_day not in days:
+            chosen_day = next(iter(days), None)
+        keep = {k: v for k, v in params.items() if k in (*PREFILL, *TRACKING, "tz", "month")}
+        day_links = "".join(
+            f"<a href='?{_e(urlencode({**keep, 'date': d.isoformat(), 'month': f'{d:%Y-%m}'}))}'"
+            f"{' aria-current=date' if d == chosen_day else ''}>{d:%a %-d %b}</a>"
+            for d in days
+        )
+        selected = params.get("start_time", "")
+        times = (
+            "".join(
+                f"<label><input type=radio name=start_time required "
+                f"value='{_e(s.start.isoformat())}'"
+                f"{' checked' if s.start.isoformat() == selected else ''}>"
+                f"{s.start.astimezone(zone):%H:%M}</label>"
+                for s in days.get(chosen_day, [])
+            )
+            or "<p class=muted>No free times on this day.</p>"
+        )
+        hidden = "".join(
+            f"<input type=hidden name='{k}' value='{_e(params.get(k))}'>"
+            for k in (*TRACKING, "tz")
+            if params.get(k)
+        )
+        body = (
+            f"<p class=muted>{_e(USER_NAME)}</p><h1>{_e(et['name'])}</h1>"
+            f"<p class=muted>{et['duration']} min · {_e(et['description'])}</p>"
+            + (f"<p class=error role=alert>{_e(error)}</p>" if error else "")
+            + "<h2>Select a date</h2>"
+            f"<nav class=days aria-label='Available dates'>{day_links}</nav>"
+            f"<form method=post><fieldset style='border:0;padding:0'><legend><h2 style='margin:0'>"
+            f"{f'{chosen_day:%A %-d %B %Y}' if chosen_day else 'No dates available'}</h2></legend>"
+            f"<p class=muted>Times in {_e(zone.key)}</p><div class=times>{times}</div></fieldset>"
+            f"<label class=field for=name>Name</label>"
+            f"<input type=text id=name name=name required value='{_e(params.get('name'))}'>"
+            f"<label class=field for=email>Email</label>"
+            f"<input type=email id=email name=email required value='{_e(params.get('email'))}'>"
+            f"<label class=field for=a1>What would you like to discuss?</label>"
+            f"<textarea id=a1 name=a1 rows=4>{_e(params.get('a1'))}</textarea>{hidden}"
+            f"<button type=submit>Schedule Event</button></form>"
+        )
+        return _page(et["name"], body, status=status)
+
+    async def booking_page(request: Request) -> Response:
+        code = request.path_params["code"]
+        if request.method == "GET":
+            return render(code, dict(request.query_params))
+        form = dict(await request.form())
+        params = {**dict(request.query_params), **form}
+        try:
+            start = datetime.fromisoformat(form.get("start_time", ""))
+            if start.tzinfo is None:
+                raise ValueError
+        except ValueError:
+            return render(code, params, "Please choose a time.", status=400)
+        zone = _zone(form.get("tz"))
+        try:
+            booked = sandbox.schedule(
+                code,
+                start=start,
+                name=form.get("name", ""),
+                email=form.get("email", ""),
+                answer=form.get("a1", ""),
+                timezone=zone.key,
+                tracking={k: form.get(k) for k in TRACKING},
+            )
+        except SandboxError as exc:
+            return render(code, params, str(exc), status=409)
+        event, invitee, et = booked["event"], booked["invitee"], booked["event_type"]
+        back = {
+            "assigned_to": USER_NAME,
+            "event_type_uuid": et["uuid"],
+            "event_type_name": et["name"],
+            "event_start_time": parse_calendly_time(event["start_time"])
+            .astimezone(zone)
+            .isoformat(),
+            "event_end_time": parse_calendly_time(event["end_time"]).astimezone(zone).isoformat(),
+            "invitee_uuid": invitee["uuid"],
+            "invitee_full_name": invitee["name"],
+            "invitee_email": invitee["email"],
+        }
+        if invitee["answer"]:
+            back["answer_1"] = invitee["answer"]
+        back.update({k: form[k] for k in TRACKING if form.get(k) and k.startswith("utm_")})
+        return RedirectResponse(
+            f"{sandbox.public_url}/confirmation?{urlencode(back)}", status_code=303
+        )
+
+    return [Route("/sandbox/calendly/d/{code}/{slug}", booking_page, methods=["GET", "POST"])]

@@ -1,0 +1,52 @@
+"""Back from Calendly: what the redirect says, clearly as not yet confirmed.
+
+Calendly's query parameters are unauthenticated, so this page only displays them; the
+booking counts as confirmed once Calendly's signed webhook arrives.
+"""
+
+from datetime import datetime
+
+import streamlit as st
+
+import ui_kit
+
+desk = ui_kit.desk()
+details = desk.calendly_return(st.query_params.to_dict())
+tz = ui_kit.visitor_zone(desk.settings.default_timezone)
+
+st.title("Almost done")
+if not details.get("event_start_time"):
+    st.warning(
+        "This page shows a booking made on Calendly, but the link carries no booking details. "
+        "If you booked, Calendly's confirmation email has everything you need.",
+        icon=":material/help:",
+    )
+    st.page_link("pages/book.py", label="Book a session", icon=":material/event_available:")
+    st.stop()
+
+st.info(
+    "Waiting for Calendly's confirmation. Calendly has sent you its own confirmation email; "
+    "we mark your booking confirmed as soon as Calendly tells us directly.",
+    icon=":material/hourglass_top:",
+)
+with st.container(border=True):
+    try:
+        start = datetime.fromisoformat(details["event_start_time"]).astimezone(tz)
+        when = f"{start:%A %-d %B %Y, %H:%M} ({tz.key})"
+    except ValueError:
+        when = details["event_start_time"]
+    st.markdown(
+        f"**What** · {ui_kit.md(details.get('event_type_name', 'Session'))} with "
+        f"{ui_kit.md(details.get('assigned_to', 'your analyst'))}"
+    )
+    st.markdown(f"**When** · {ui_kit.md(when)}")
+    name = details.get("invitee_full_name") or " ".join(
+        filter(None, (details.get("invitee_first_name"), details.get("invitee_last_name")))
+    )
+    if name or details.get("invitee_email"):
+        st.markdown(
+            f"**Booked for** · {ui_kit.md(name)} ({ui_kit.md(details.get('invitee_email', ''))})"
+        )
+ui_kit.timezone_picker()
+st.caption("Need to change it? Use the reschedule or cancel links in Calendly's email.")
+st.page_link("pages/book.py", label="Book another session", icon=":material/arrow_back:")
