@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 from starlette.routing import Mount, Route
 
-from booking.errors import BookingError
+from booking.errors import BookingError, InvalidInput, NotBookable, NotFound, SlotUnavailable
 from booking.services import MAX_NAME, MAX_NOTES, Booking, Desk, zone
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ class AnalystOut(CamelModel):
     headline: str
     timezone: str
     bookable: bool
+    unavailable_reason: str | None = None
     meeting_types: list[MeetingTypeOut]
 
 
@@ -67,6 +68,25 @@ class BookingIn(CamelModel):
     email: str = Field(max_length=320)
     notes: str = Field(default="", max_length=MAX_NOTES * 2)
     timezone: str
+
+
+class CalendlyBookingIn(CamelModel):
+    """The seed's request: everything needed to hand a visitor to Calendly."""
+
+    event_type_uri: str = Field(max_length=300)
+    name: str = Field(max_length=10_000)
+    email: str = Field(max_length=10_000)
+    start_time: datetime
+    notes: str = Field(default="", max_length=100_000)
+    timezone: str | None = Field(
+        default=None, description="The visitor's IANA zone; opens Calendly on their date."
+    )
+
+
+class CalendlyBookingOut(CamelModel):
+    success: bool = True
+    booking_url: str
+    message: str
 
 
 class BookingOut(CamelModel):
@@ -135,32 +155,40 @@ def create_api(desk: Desk) -> FastAPI:
         message = f"{field}: {first['msg']}" if field else str(first["msg"])
         return _error(422, "invalid_input", message, field or None)
 
-    @api.get("/analysts", response_model=AnalystsOut, response_model_by_alias=True)
-    def analysts() -> AnalystsOut:
-        return AnalystsOut(
-            analysts=[
-                AnalystOut(
-                    slug=a.slug,
-                    name=a.name,
-                    provider=a.provider,
-                    headline=a.headline,
-                    timezone=a.timezone,
-                    bookable=a.provider == "local",
-                    meeting_types=[
-                        MeetingTypeOut(
-                            id=m.id,
-                            name=m.name,
-                            duration_minutes=m.duration_minutes,
-                            price=float(m.price),
-                            currency=m.currency,
-                            description=m.description,
-                        )
-                        for m in a.meeting_types
-                    ],
+    def analyst_out(a) -> AnalystOut:
+        try:
+            types, reason = desk.meeting_types(a), None
+        except BookingError as exc:  # Calendly down: list the analyst, say why it is empty
+            types, reason = (), str(exc)
+        return AnalystOut(
+            slug=a.slug,
+            name=a.name,
+            provider=a.provider,
+            headline=a.headline,
+            timezone=a.timezone,
+            bookable=reason is None,
+            unavailable_reason=reason,
+            meeting_types=[
+                MeetingTypeOut(
+                    id=m.id,
+                    name=m.name,
+                    duration_minutes=m.duration_minutes,
+                    price=float(m.price),
+                    currency=m.currency,
+                    description=m.description,
                 )
-                for a in desk.catalogue.analysts
-            ]
+                for m in types
+            ],
         )
+
+    @api.get(
+        "/analysts",
+        response_model=AnalystsOut,
+        response_model_by_alias=True,
+        response_model_exclude_none=True,
+    )
+    def analysts() -> AnalystsOut:
+        return AnalystsOut(analysts=[analyst_out(a) for a in desk.catalogue.analysts])
 
     @api.get(
         "/analysts/{slug}/availability",
@@ -203,6 +231,29 @@ def create_api(desk: Desk) -> FastAPI:
             timezone=body.timezone,
         )
         return BookingCreated(booking=_booking_out(booking))
+
+    @api.post(
+        "/calendly/create-booking",
+        response_model=CalendlyBookingOut,
+        response_model_by_alias=True,
+        responses={422: {"model": ErrorOut}, 502: {"model": ErrorOut}},
+    )
+    def create_calendly_booking(body: CalendlyBookingIn) -> CalendlyBookingOut | JSONResponse:
+        """Create a pre-filled single-use Calendly link for the visitor (the seed's contract)."""
+        try:
+            url = desk.start_calendly_handoff(
+                analyst=None,
+                meeting_type=body.event_type_uri,
+                start=body.start_time,
+                name=body.name,
+                email=body.email,
+                notes=body.notes,
+                timezone=body.timezone or desk.settings.default_timezone,
+                source="api",
+            )
+        except (InvalidInput, NotFound, SlotUnavailable, NotBookable) as exc:
+            return _error(422, exc.code, str(exc), exc.field)
+        return CalendlyBookingOut(booking_url=url, message="Scheduling link created successfully")
 
     return api
 

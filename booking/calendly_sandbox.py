@@ -13,6 +13,7 @@ import json
 import secrets
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -177,7 +178,7 @@ class CalendlySandbox:
         self.latency_ms = latency_ms
         self.clock = clock
         self.link_expiry = timedelta(days=link_expiry_days)
-        self.requests_served = 0
+        self.calls: Counter[str] = Counter()  # requests served, by first path segment
         migrations.apply(store.db)
 
     # -- URIs and shapes ---------------------------------------------------------------
@@ -270,7 +271,6 @@ class CalendlySandbox:
     # -- the API -----------------------------------------------------------------------
     def handle(self, method: str, url: str, body: bytes | None, headers) -> Answer:
         """Answer one API request as api.calendly.com would."""
-        self.requests_served += 1
         if self.latency_ms:
             time.sleep(self.latency_ms / 1000)
         auth = headers.get("Authorization", "")
@@ -284,6 +284,7 @@ class CalendlySandbox:
         except ValueError:
             return _invalid()
         segments = path.strip("/").split("/")
+        self.calls[segments[0]] += 1
         route = (method, segments[0] if segments else "", len(segments))
         handlers = {
             ("GET", "users", 2): lambda: self._get_user(segments[1]),

@@ -40,6 +40,7 @@ from booking.store import Store, iso, parse_iso
 Clock = Callable[[], datetime]
 MAX_NAME = 100
 MAX_NOTES = 2000
+_SECOND = timedelta(seconds=1)
 _REF_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L
 
 
@@ -322,9 +323,7 @@ class Desk:
             visitor_tz=timezone,
         )
         self.store.add_event(attempt_id, funnel.DETAILS_SUBMITTED, now=now)
-        offered = free_slots(
-            who, meeting, [], now=now, start=start, end=start + timedelta(seconds=1)
-        )
+        offered = free_slots(who, meeting, [], now=now, start=start, end=start + _SECOND)
         if Interval(start, end) not in offered:
             self.store.add_event(
                 attempt_id, funnel.BOOKING_FAILED, now=now, detail={"reason": "not_offered"}
@@ -389,7 +388,7 @@ class Desk:
                 attempt_id, now=now, source=source, visitor_tz=timezone, provider="calendly"
             )
         try:
-            who = self.analyst(analyst)
+            who = self.analyst(analyst) if analyst else self.calendly_analyst_for(meeting_type)
             if who.provider != "calendly":
                 raise NotBookable(f"{who.name} is booked on this site, not through Calendly.")
             meeting = self.meeting_type(who, meeting_type)
@@ -417,6 +416,12 @@ class Desk:
                 raise SlotUnavailable(
                     f"{describe_time(start, visitor_zone)} has already passed; "
                     "please pick a time in the future.",
+                    field="startTime",
+                )
+            if all(s.start != start for s in self._calendly_slots(meeting, start, start + _SECOND)):
+                raise SlotUnavailable(
+                    f"{describe_time(start, visitor_zone)} is not a time {who.name} offers "
+                    f"for a {meeting.name}. Please pick one of the times shown.",
                     field="startTime",
                 )
             client = self._calendly()
@@ -467,7 +472,10 @@ class Desk:
                 m.id == event_type_uri for m in self.meeting_types(analyst)
             ):
                 return analyst
-        raise NotFound("That Calendly event type is not offered here.", field="eventTypeUri")
+        raise NotFound(
+            "That Calendly event type is not offered here; list them with GET /api/analysts.",
+            field="eventTypeUri",
+        )
 
     def calendly_return(self, params: dict) -> dict[str, str]:
         """Read Calendly's way-back query (untrusted) and note the return on the attempt."""

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from booking.config import Catalogue, Settings
-from booking.services import Desk
+from booking.services import Desk, build_desk
 from booking.store import Store
 
 # A Monday, 08:00 UTC, well away from any DST change.
@@ -67,9 +68,16 @@ def catalogue() -> Catalogue:
     return Catalogue.from_dict(CATALOGUE, source="test-catalogue")
 
 
+ROOT = Path(__file__).parents[1]
+
+
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    return Settings(db_path=str(tmp_path / "booking.db"), catalogue_path="data/analysts.toml")
+    return Settings(
+        db_path=str(tmp_path / "booking.db"),
+        catalogue_path=str(ROOT / "data/analysts.toml"),
+        public_url="http://testserver",
+    )
 
 
 @pytest.fixture
@@ -80,6 +88,12 @@ def store(settings) -> Store:
 @pytest.fixture
 def desk(settings, catalogue, store, clock) -> Desk:
     return Desk(settings, catalogue, store, clock)
+
+
+@pytest.fixture
+def sandbox_desk(settings, clock) -> Desk:
+    """The shipped catalogue with Calendly served by the sandbox, on the fixed clock."""
+    return build_desk(settings, clock=clock)
 
 
 def booking_args(**overrides) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -151,3 +152,66 @@ def test_the_success_page_reloads_from_its_reference(env):
     wrong.run().switch_page("pages/success.py").run()
     assert wrong.title[0].value == "Booking not found"
     assert not wrong.exception
+
+
+QUICK = "https://api.calendly.com/event_types/SBXQUICKCALL0001"
+
+
+def test_a_calendly_booking_hands_off_to_the_prefilled_sandbox_link(env):
+    """Assassin (sandbox Calendly): the page records the link and redirects in the same tab."""
+    at = pick(open_app(), env, analyst="assassin", meeting=QUICK)
+    assert at.form_submit_button[0].label == "Book"
+    attempt = at.session_state["attempt"]
+    fill(at, name="Zoë O'Brien", notes="Q&A").form_submit_button[0].click().run()
+    assert not at.exception and not at.error
+    assert "Taking you to Calendly" in at.info[0].value
+    script = at.get("html")[0].proto.body
+    link = re.search(r'assign\("([^"]+)"\)', script).group(1)
+    assert env.may_redirect_to(link) and f"utm_content={attempt}" in link
+    assert "name=Zo%C3%AB%20O%27Brien" in link
+    assert steps(env, attempt)[-3:] == ["details_submitted", "link_created", "redirected"]
+
+
+def test_a_priced_calendly_type_asks_to_proceed_to_pay(env):
+    """Strategy Session carries the catalogue's price, so the button says Proceed to Pay."""
+    at = pick(
+        open_app(),
+        env,
+        analyst="assassin",
+        meeting="https://api.calendly.com/event_types/SBXSTRATEGY00001",
+    )
+    assert at.form_submit_button[0].label == "Proceed to Pay"
+
+
+def test_calendly_being_down_is_explained_on_the_page(env, monkeypatch):
+    """No traceback: with Calendly unreachable the page says to try again shortly."""
+    monkeypatch.setenv("CALENDLY_TOKEN", "pat-test")
+    monkeypatch.setenv("CALENDLY_API_URL", "http://127.0.0.1:9")
+    at = open_app()
+    at.button(key="choose_assassin").click().run()
+    assert not at.exception
+    assert "Calendly is not answering right now" in at.error[0].value
+    assert "pat-test" not in at.error[0].value
+
+
+def test_the_confirmation_page_shows_calendlys_details_as_unconfirmed(env):
+    """Coming back from Calendly: the details are shown, marked as waiting for Calendly."""
+    attempt = env.start_attempt()
+    at = AppTest.from_file(UI, default_timeout=30)
+    at.context = {"timezone": "Europe/London"}
+    for key, value in {
+        "event_type_name": "Quick Consult",
+        "assigned_to": "Assassin",
+        "event_start_time": "2026-12-01T09:00:00-05:00",
+        "invitee_full_name": "**Bold** [x](y)",
+        "invitee_email": "zoe@example.com",
+        "utm_content": attempt,
+    }.items():
+        at.query_params[key] = value
+    at.run().switch_page("pages/confirmation.py").run()
+    assert not at.exception
+    assert "Waiting for Calendly's confirmation" in at.info[0].value
+    text = "\n".join(m.value for m in at.markdown)
+    assert r"Tuesday 1 December 2026, 14:00 \(Europe/London\)" in text
+    assert r"\*\*Bold\*\* \[x\]\(y\)" in text
+    assert steps(env, attempt)[-1] == "returned"
