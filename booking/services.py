@@ -222,30 +222,28 @@ class Desk:
         return free_slots(analyst, meeting, busy, now=now, start=start, end=end)
 
     def _calendly_slots(
-        self, meeting: MeetingType, start: datetime, end: datetime
+        self, meeting: MeetingType, start: datetime, end: datetime | None
     ) -> list[Interval]:
-        """Calendly's free times, shared by all visitors for one TTL.
+        """Calendly's free times in [start, end), shared by all visitors for one TTL.
 
-        The month ahead comes from one call and serves every request inside it; other
-        ranges are cached by their exact bounds.
+        The month ahead comes from one call and serves every request that ends inside it
+        (``end=None``: as far as that month reaches); longer ranges are cached by bounds.
         """
         client = self._calendly()
         length = timedelta(minutes=meeting.duration_minutes)
 
-        def load(first: datetime, last: datetime):
+        def load(first: datetime, last: datetime) -> tuple[datetime, list[Interval]]:
             times = client.available_times(meeting.id, first, last)
-            slots = [
-                Interval(t, t + length)
-                for t in (parse_calendly_time(x["start_time"]) for x in times)
-            ]
-            return first, last, slots
+            starts = (parse_calendly_time(x["start_time"]) for x in times)
+            return last, [Interval(t, t + length) for t in starts]
 
         now = self.clock()
-        first, last, slots = self.availability_cache.get(
+        reach, slots = self.availability_cache.get(
             ("month", meeting.id), lambda: load(now, now + WINDOW)
         )
-        if not (first <= max(start, now) and end <= last):
-            _, _, slots = self.availability_cache.get(
+        end = reach if end is None else end
+        if end > reach:
+            _, slots = self.availability_cache.get(
                 ("range", meeting.id, start, end), lambda: load(start, end)
             )
         return [s for s in slots if start <= s.start < end and s.start > now]
@@ -273,8 +271,12 @@ class Desk:
         """
         analyst = self.analyst(slug)
         now = self.clock()
-        ahead = WINDOW if analyst.provider == "calendly" else timedelta(days=analyst.horizon_days)
-        return group_by_day(self.slots(slug, meeting_id, now, now + ahead), tz)
+        if analyst.provider == "calendly":
+            meeting = self.meeting_type(analyst, meeting_id)
+            return group_by_day(self._calendly_slots(meeting, now, None), tz)
+        return group_by_day(
+            self.slots(slug, meeting_id, now, now + timedelta(days=analyst.horizon_days)), tz
+        )
 
     # -- booking -------------------------------------------------------------------
     def book_local(
