@@ -10,8 +10,9 @@ from streamlit import config
 from booking.api import create_routes
 from booking.config import Settings
 from booking.errors import ConfigError
+from booking.lifecycle import lifespan_for
 from booking.sandbox_pages import sandbox_routes
-from booking.services import build_desk
+from booking.services import desk_for
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -20,11 +21,11 @@ logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name
 os.environ.setdefault("BOOKING_PUBLIC_URL", f"http://localhost:{config.get_option('server.port')}")
 
 try:
-    desk = build_desk(Settings.from_env())
+    desk = desk_for(Settings.from_env())
 except ConfigError as exc:
     sys.exit(f"Booking Desk cannot start: {exc}")
 
 routes = create_routes(desk)
 if desk.sandbox is not None:
     routes += sandbox_routes(desk.sandbox)
-app = st.App("ui.py", routes=routes)
+app = st.App("ui.py", routes=routes, lifespan=lifespan_for(desk))

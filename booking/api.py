@@ -14,12 +14,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
+from starlette.concurrency import run_in_threadpool
 from starlette.routing import Mount, Route
 
 from booking.errors import BookingError, InvalidInput, NotBookable, NotFound, SlotUnavailable
 from booking.services import MAX_NAME, MAX_NOTES, Booking, Desk, zone
+from booking.signatures import HEADER as SIGNATURE_HEADER
 
 log = logging.getLogger(__name__)
+MAX_WEBHOOK_BYTES = 256 * 1024
 
 
 class CamelModel(BaseModel):
@@ -254,6 +257,36 @@ def create_api(desk: Desk) -> FastAPI:
         except (InvalidInput, NotFound, SlotUnavailable, NotBookable) as exc:
             return _error(422, exc.code, str(exc), exc.field)
         return CalendlyBookingOut(booking_url=url, message="Scheduling link created successfully")
+
+    @api.post(
+        "/calendly/webhook",
+        responses={
+            200: {"description": "Stored and applied, or a repeat that changed nothing."},
+            400: {"model": ErrorOut},
+            401: {"model": ErrorOut},
+            413: {"model": ErrorOut},
+        },
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            }
+        },
+    )
+    async def calendly_webhook(request: Request) -> JSONResponse:
+        """Calendly deliveries, signed with `Calendly-Webhook-Signature` (t=<unix>,v1=<hex>)."""
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_WEBHOOK_BYTES:
+            return _error(413, "too_large", "The delivery is larger than we accept.")
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_WEBHOOK_BYTES:
+                return _error(413, "too_large", "The delivery is larger than we accept.")
+        status, payload = await run_in_threadpool(
+            desk.receive_webhook, bytes(body), request.headers.get(SIGNATURE_HEADER)
+        )
+        return JSONResponse(payload, status_code=status)
 
     return api
 

@@ -180,6 +180,44 @@ class CalendlyClient:
         )
         return _field(resource, "booking_url")
 
+    def scheduled_events(
+        self, user_uri: str, *, min_start: datetime, max_start: datetime | None = None
+    ) -> list[dict]:
+        """Scheduled events (active and canceled) starting from ``min_start``."""
+        params = {
+            "user": user_uri,
+            "min_start_time": calendly_time(min_start),
+            "sort": "start_time:asc",
+        }
+        if max_start is not None:
+            params["max_start_time"] = calendly_time(max_start)
+        return self._paginate("/scheduled_events", params)
+
+    def invitees(self, event_uri: str) -> list[dict]:
+        """The invitees of one scheduled event."""
+        return self._paginate(f"{event_uri.rstrip('/')}/invitees", {})
+
+    def create_webhook(
+        self, url: str, *, events: list[str], organization: str, user: str, signing_key: str
+    ) -> dict:
+        body = {
+            "url": url,
+            "events": events,
+            "organization": organization,
+            "user": user,
+            "scope": "user",
+            "signing_key": signing_key,
+        }
+        return _field(self._request("POST", "/webhook_subscriptions", body=body), "resource")
+
+    def webhooks(self, *, organization: str, user: str) -> list[dict]:
+        return self._paginate(
+            "/webhook_subscriptions", {"organization": organization, "user": user, "scope": "user"}
+        )
+
+    def delete_webhook(self, uri: str) -> None:
+        self._request("DELETE", uri)
+
 
 def _retryable(exc: CalendlyError) -> CalendlyError:
     exc.retryable = True

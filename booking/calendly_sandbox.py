@@ -10,8 +10,10 @@ Availability is computed with the desk's own slot maths over fixed weekly hours.
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import sqlite3
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -27,8 +29,11 @@ from sqlite_utils import Database, Migrations
 
 from booking.calendly import DEFAULT_API_URL, WINDOW, calendly_time, parse_calendly_time
 from booking.config import Analyst, MeetingType
+from booking.signatures import sign
 from booking.slots import Interval, free_slots
 from booking.store import Store
+
+log = logging.getLogger(__name__)
 
 USER_UUID = "SANDBOXUSER00001"
 ORG_UUID = "SANDBOXORG000001"
@@ -54,6 +59,12 @@ EVENT_TYPES = (
     },
 )
 QUESTION = "What would you like to discuss?"
+WEBHOOK_EVENTS = (
+    "invitee.created",
+    "invitee.canceled",
+    "invitee_no_show.created",
+    "invitee_no_show.deleted",
+)
 # The host's Calendly availability: weekdays 09:00-17:00 New York, 4 hours' notice.
 HOURS = Analyst(
     slug="sandbox-host",
@@ -130,6 +141,27 @@ def s001_sandbox_tables(db: Database) -> None:
     )
 
 
+@migrations()
+def s002_deliveries_and_no_shows(db: Database) -> None:
+    db["sandbox_deliveries"].create(
+        {
+            "id": int,
+            "subscription_uuid": str,
+            "event": str,
+            "body": str,
+            "attempts": int,
+            "next_attempt_at": str,
+            "delivered_at": str,
+            "failed_at": str,
+            "last_status": str,
+            "created_at": str,
+        },
+        pk="id",
+    )
+    db["sandbox_deliveries"].create_index(["delivered_at", "failed_at", "next_attempt_at"])
+    db["sandbox_invitees"].add_column("no_show", str)
+
+
 class SandboxError(Exception):
     """A refusal on the sandbox booking page, worded for the visitor."""
 
@@ -178,6 +210,7 @@ class CalendlySandbox:
         self.latency_ms = latency_ms
         self.clock = clock
         self.link_expiry = timedelta(days=link_expiry_days)
+        self.pending = threading.Event()  # set when a delivery is queued
         self.calls: Counter[str] = Counter()  # requests served, by first path segment
         migrations.apply(store.db)
 
@@ -298,6 +331,8 @@ class CalendlySandbox:
             ("GET", "webhook_subscriptions", 1): lambda: self._list_webhooks(query),
             ("POST", "webhook_subscriptions", 1): lambda: self._create_webhook(payload),
             ("DELETE", "webhook_subscriptions", 2): lambda: self._delete_webhook(segments[1]),
+            ("POST", "invitee_no_shows", 1): lambda: self._mark_no_show(payload),
+            ("DELETE", "invitee_no_shows", 2): lambda: self._unmark_no_show(segments[1]),
         }
         handler = handlers.get(route)
         if handler is None or (route[2] == 3 and segments[2] != "invitees"):
@@ -467,7 +502,8 @@ class CalendlySandbox:
             resource["cancellation"] = json.loads(row["cancellation"])
         return resource
 
-    def invitee_resource(self, inv: dict, event: dict | None = None) -> dict:
+    def invitee_resource(self, inv: dict, event: dict | None = None, *, embed: bool = True) -> dict:
+        """The invitee as GET returns it, or (``embed``) as a webhook payload carries it."""
         event = event or self.store.db["sandbox_events"].get(inv["event_uuid"])
         event_uri = f"{self.api_url}/scheduled_events/{inv['event_uuid']}"
         base = f"{self.public_url}/sandbox/calendly"
@@ -496,7 +532,7 @@ class CalendlySandbox:
             "reschedule_url": f"{base}/reschedulings/{inv['uuid']}",
             "routing_form_submission": None,
             "payment": None,
-            "no_show": None,
+            "no_show": json.loads(inv["no_show"]) if inv.get("no_show") else None,
             "reconfirmation": None,
             "scheduling_method": None,
             "invitee_scheduled_by": None,
@@ -504,6 +540,8 @@ class CalendlySandbox:
         }
         if inv.get("cancellation"):
             resource["cancellation"] = json.loads(inv["cancellation"])
+        if not embed:
+            del resource["scheduled_event"]
         return resource
 
     def _list_events(self, query: dict) -> Answer:
@@ -533,7 +571,7 @@ class CalendlySandbox:
         rows = self.store.db.query(
             "SELECT * FROM sandbox_invitees WHERE event_uuid = ? ORDER BY created_at", [event_uuid]
         )
-        items = [self.invitee_resource(r, events[0]) for r in rows]
+        items = [self.invitee_resource(r, events[0], embed=False) for r in rows]
         return self._paginate(f"/scheduled_events/{event_uuid}/invitees", query, items)
 
     # webhook subscriptions
@@ -674,9 +712,251 @@ class CalendlySandbox:
                     raise SandboxError("This link has already been used to book.")
                 db["sandbox_events"].insert(event)
                 db["sandbox_invitees"].insert(invitee)
+                self._enqueue(db, "invitee.created", invitee["uuid"])
         except sqlite3.IntegrityError as exc:  # pragma: no cover - ids are random
             raise SandboxError("Something went wrong; please try again.") from exc
         return {"event": event, "invitee": invitee, "event_type": et, "link": link}
+
+    # -- no-shows, cancellations, reschedules -------------------------------------------
+    def _invitee(self, uuid: str) -> dict | None:
+        rows = list(self.store.db.query("SELECT * FROM sandbox_invitees WHERE uuid = ?", [uuid]))
+        return rows[0] if rows else None
+
+    def _mark_no_show(self, payload: dict) -> Answer:
+        inv = self._invitee(str(payload.get("invitee", "")).rstrip("/").rsplit("/", 1)[-1])
+        if inv is None:
+            return _invalid([{"parameter": "invitee", "message": "is invalid"}])
+        no_show = {
+            "uri": f"{self.api_url}/invitee_no_shows/{inv['uuid']}",
+            "created_at": calendly_time(self.clock()),
+        }
+        with self.store.write() as db:
+            db["sandbox_invitees"].update(inv["uuid"], {"no_show": json.dumps(no_show)})
+            self._enqueue(db, "invitee_no_show.created", inv["uuid"])
+        return Answer(201, {"resource": {**no_show, "invitee": self._invitee_uri(inv)}}, {})
+
+    def _unmark_no_show(self, uuid: str) -> Answer:
+        inv = self._invitee(uuid)
+        if inv is None or not inv["no_show"]:
+            return _not_found()
+        with self.store.write() as db:
+            self._enqueue(db, "invitee_no_show.deleted", uuid)  # carries the no-show it removes
+            db["sandbox_invitees"].update(uuid, {"no_show": None})
+        return Answer(204, None, {})
+
+    def _invitee_uri(self, inv: dict) -> str:
+        return f"{self.api_url}/scheduled_events/{inv['event_uuid']}/invitees/{inv['uuid']}"
+
+    def active_invitee(self, uuid: str) -> tuple[dict, dict, dict]:
+        """An invitee that can still cancel or reschedule, with its event and event type."""
+        inv = self._invitee(uuid)
+        if inv is None:
+            raise SandboxError("This booking does not exist.")
+        if inv["status"] != "active":
+            raise SandboxError("This booking has already been canceled.")
+        event = self.store.db["sandbox_events"].get(inv["event_uuid"])
+        return inv, event, self._event_type(event["event_type_uuid"])
+
+    def cancel(self, uuid: str, *, reason: str, canceler_type: str = "invitee") -> dict:
+        """Cancel an invitee's booking and send invitee.canceled."""
+        inv, event, _ = self.active_invitee(uuid)
+        now = calendly_time(self.clock())
+        cancellation = json.dumps(
+            {
+                "canceled_by": inv["name"],
+                "reason": reason or None,
+                "canceler_type": canceler_type,
+                "created_at": now,
+            }
+        )
+        with self.store.write() as db:
+            db["sandbox_invitees"].update(
+                uuid, {"status": "canceled", "updated_at": now, "cancellation": cancellation}
+            )
+            db["sandbox_events"].update(
+                event["uuid"],
+                {"status": "canceled", "updated_at": now, "cancellation": cancellation},
+            )
+            self._enqueue(db, "invitee.canceled", uuid)
+        return self._invitee(uuid)
+
+    def reschedule(self, uuid: str, *, start: datetime, reason: str = "") -> dict:
+        """Move a booking: the old invitee is canceled (rescheduled) and a new one created."""
+        old, old_event, et = self.active_invitee(uuid)
+        end = start + timedelta(minutes=et["duration"])
+        now = calendly_time(self.clock())
+        event = {
+            "uuid": _uuid(),
+            "event_type_uuid": et["uuid"],
+            "start_time": calendly_time(start),
+            "end_time": calendly_time(end),
+            "status": "active",
+            "created_at": now,
+            "updated_at": now,
+            "cancellation": None,
+        }
+        new = {
+            **old,
+            "uuid": _uuid(),
+            "event_uuid": event["uuid"],
+            "status": "active",
+            "rescheduled": 0,
+            "old_invitee": self._invitee_uri(old),
+            "new_invitee": None,
+            "cancellation": None,
+            "no_show": None,
+            "created_at": now,
+            "updated_at": now,
+        }
+        cancellation = json.dumps(
+            {
+                "canceled_by": old["name"],
+                "reason": reason or None,
+                "canceler_type": "invitee",
+                "created_at": now,
+            }
+        )
+        with self.store.write() as db:
+            busy = [
+                iv
+                for iv in self._busy()
+                if iv.start != parse_calendly_time(old_event["start_time"])
+            ]
+            meeting = MeetingType(id=et["slug"], name=et["name"], duration_minutes=et["duration"])
+            offered = free_slots(
+                HOURS,
+                meeting,
+                busy,
+                now=self.clock(),
+                start=start,
+                end=start + timedelta(seconds=1),
+            )
+            if Interval(start, end) not in offered:
+                raise SandboxError("Sorry, that time is no longer available. Please pick another.")
+            db["sandbox_events"].insert(event)
+            db["sandbox_invitees"].insert(new)
+            db["sandbox_invitees"].update(
+                old["uuid"],
+                {
+                    "status": "canceled",
+                    "rescheduled": 1,
+                    "new_invitee": self._invitee_uri(new),
+                    "cancellation": cancellation,
+                    "updated_at": now,
+                },
+            )
+            db["sandbox_events"].update(
+                old_event["uuid"],
+                {"status": "canceled", "cancellation": cancellation, "updated_at": now},
+            )
+            self._enqueue(db, "invitee.canceled", old["uuid"])
+            self._enqueue(db, "invitee.created", new["uuid"])
+        return {"event": event, "invitee": self._invitee(new["uuid"]), "event_type": et}
+
+    # -- webhook deliveries ---------------------------------------------------------------
+    def signing_keys(self) -> list[str]:
+        rows = self.store.db.execute(
+            "SELECT signing_key FROM sandbox_webhooks WHERE state = 'active'"
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def ensure_subscription(self, url: str, signing_key: str | None = None) -> None:
+        """Subscribe ``url`` to the invitee events once (the demo's own webhook route)."""
+        if self.store.db.execute(
+            "SELECT 1 FROM sandbox_webhooks WHERE callback_url = ?", [url]
+        ).fetchone():
+            return
+        self._create_webhook(
+            {
+                "url": url,
+                "events": list(WEBHOOK_EVENTS),
+                "scope": "user",
+                "signing_key": signing_key,
+            }
+        )
+
+    def _enqueue(self, db: Database, event: str, invitee_uuid: str) -> None:
+        """Queue a delivery of ``event`` for every active subscription that wants it."""
+        inv = db["sandbox_invitees"].get(invitee_uuid)
+        now = calendly_time(self.clock())
+        body = json.dumps(
+            {
+                "created_at": now,
+                "created_by": self.user_uri,
+                "event": event,
+                "payload": self.invitee_resource(inv),
+            },
+            separators=(",", ":"),
+        )
+        for sub in db.query("SELECT uuid, events FROM sandbox_webhooks WHERE state = 'active'"):
+            if event in json.loads(sub["events"]):
+                db["sandbox_deliveries"].insert(
+                    {
+                        "subscription_uuid": sub["uuid"],
+                        "event": event,
+                        "body": body,
+                        "attempts": 0,
+                        "next_attempt_at": now,
+                        "created_at": now,
+                    }
+                )
+        self.pending.set()
+
+    def deliver_due(self, session: requests.Session | None = None) -> int:
+        """POST every due delivery, signed afresh; back off exponentially on failure and
+        give up (disabling the subscription) after 24 hours, as Calendly does."""
+        session = session or requests.Session()
+        now = self.clock()
+        due = list(
+            self.store.db.query(
+                "SELECT d.*, w.callback_url, w.signing_key FROM sandbox_deliveries d "
+                "JOIN sandbox_webhooks w ON w.uuid = d.subscription_uuid "
+                "WHERE d.delivered_at IS NULL AND d.failed_at IS NULL AND d.next_attempt_at <= ? "
+                "ORDER BY d.id LIMIT 100",
+                [calendly_time(now)],
+            )
+        )
+        delivered = 0
+        for d in due:
+            body = d["body"].encode()
+            stamp = int(self.clock().timestamp())
+            try:
+                resp = session.post(
+                    d["callback_url"],
+                    data=body,
+                    timeout=(10, 15),
+                    headers={
+                        "Content-Type": "application/json",
+                        "Calendly-Webhook-Signature": sign(body, d["signing_key"], stamp),
+                    },
+                )
+                status, ok = str(resp.status_code), 200 <= resp.status_code < 300
+            except requests.RequestException as exc:
+                status, ok = type(exc).__name__, False
+            attempts = d["attempts"] + 1
+            update = {"attempts": attempts, "last_status": status}
+            if ok:
+                update["delivered_at"] = calendly_time(self.clock())
+                delivered += 1
+            elif now - parse_calendly_time(d["created_at"]) > timedelta(hours=24):
+                update["failed_at"] = calendly_time(now)
+                with self.store.write() as db:
+                    db["sandbox_webhooks"].update(d["subscription_uuid"], {"state": "disabled"})
+            else:
+                wait = timedelta(seconds=min(2**attempts, 3600))
+                update["next_attempt_at"] = calendly_time(now + wait)
+            with self.store.write() as db:
+                db["sandbox_deliveries"].update(d["id"], update)
+        return delivered
+
+    def next_due_in(self) -> float | None:
+        row = self.store.db.execute(
+            "SELECT min(next_attempt_at) FROM sandbox_deliveries "
+            "WHERE delivered_at IS NULL AND failed_at IS NULL"
+        ).fetchone()
+        if not row or not row[0]:
+            return None
+        return max(0.0, (parse_calendly_time(row[0]) - self.clock()).total_seconds())
 
     def adapter(self) -> SandboxAdapter:
         return SandboxAdapter(self)
@@ -712,3 +992,29 @@ class SandboxAdapter(BaseAdapter):
 
     def close(self) -> None:
         pass
+
+
+class DeliveryWorker(threading.Thread):
+    """Sends the sandbox's queued webhook deliveries in the background, like Calendly."""
+
+    def __init__(self, sandbox: CalendlySandbox) -> None:
+        super().__init__(name="calendly-sandbox-deliveries", daemon=True)
+        self.sandbox = sandbox
+        self.stopping = threading.Event()
+        self.session = requests.Session()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                self.sandbox.deliver_due(self.session)
+                wait = self.sandbox.next_due_in()
+            except Exception:  # keep sending whatever one delivery did
+                log.exception("sandbox webhook delivery failed")
+                wait = 5.0
+            self.sandbox.pending.wait(timeout=min(wait if wait is not None else 30.0, 30.0))
+            self.sandbox.pending.clear()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.sandbox.pending.set()
+        self.join(timeout=5)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import secrets
 import sys
+from datetime import UTC, datetime, timedelta
 
+from booking.calendly_sandbox import WEBHOOK_EVENTS
 from booking.config import Catalogue, Settings
 from booking.errors import BookingError
+from booking.services import desk_for
 from booking.store import Store, migrations
 
 
@@ -32,13 +36,81 @@ def _migrate(settings: Settings, _: argparse.Namespace) -> int:
     return 0
 
 
+def _since(text: str) -> datetime:
+    """'7d', '12h' or an ISO 8601 instant."""
+    units = {"d": "days", "h": "hours"}
+    if text[:-1].isdigit() and text[-1] in units:
+        return datetime.now(UTC) - timedelta(**{units[text[-1]]: int(text[:-1])})
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not like 7d, 12h or 2026-11-01") from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _reconcile(settings: Settings, args: argparse.Namespace) -> int:
+    fixed = desk_for(settings).reconcile(args.since)
+    if not fixed:
+        print("Nothing to fix: every Calendly booking was already known.")
+    for kind, count in sorted(fixed.items()):
+        print(f"{kind}: {count} applied that the webhooks had missed")
+    return 0
+
+
+def _webhooks(settings: Settings, args: argparse.Namespace) -> int:
+    desk = desk_for(settings)
+    client = desk.calendly
+    user = client.me()
+    scope = {"organization": user["current_organization"], "user": user["uri"]}
+    if args.action == "register":
+        key = secrets.token_urlsafe(32)
+        hook = client.create_webhook(
+            args.url, events=list(WEBHOOK_EVENTS), signing_key=key, **scope
+        )
+        print(f"Subscribed {hook['callback_url']} to {', '.join(hook['events'])}.")
+        print(f"Subscription: {hook['uri']}")
+        print("Now give the app its signing key (keep it secret, e.g. in your process manager):")
+        print(f"  CALENDLY_WEBHOOK_SIGNING_KEY={key}")
+    elif args.action == "list":
+        hooks = client.webhooks(**scope)
+        for hook in hooks:
+            print(
+                f"{hook['uri']}  {hook['state']:<8}  {hook['callback_url']}  "
+                f"{', '.join(hook['events'])}"
+            )
+        if not hooks:
+            print("No webhook subscriptions.")
+    else:
+        client.delete_webhook(args.uri)
+        print(f"Deleted {args.uri}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="booking", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("check", help="validate the settings and the analysts catalogue")
     sub.add_parser("migrate", help="create or upgrade the SQLite database")
+    rec = sub.add_parser("reconcile", help="fill in Calendly bookings the webhooks missed")
+    rec.add_argument(
+        "--since", type=_since, default=None, help="7d, 12h or an ISO date (default: a week ago)"
+    )
+    hooks = sub.add_parser("webhooks", help="manage the Calendly webhook subscription")
+    actions = hooks.add_subparsers(dest="action", required=True)
+    register = actions.add_parser("register", help="subscribe URL to the invitee events")
+    register.add_argument(
+        "--url", required=True, help="public address of POST /api/calendly/webhook"
+    )
+    actions.add_parser("list", help="list the subscriptions")
+    delete = actions.add_parser("delete", help="delete a subscription")
+    delete.add_argument("uri", help="the subscription URI that `list` shows")
     args = parser.parse_args(argv)
-    commands = {"check": _check, "migrate": _migrate}
+    commands = {
+        "check": _check,
+        "migrate": _migrate,
+        "reconcile": _reconcile,
+        "webhooks": _webhooks,
+    }
     try:
         return commands[args.command](Settings.from_env(), args)
     except BookingError as exc:

@@ -61,6 +61,24 @@ class Settings:
         "Calendly personal access token. Empty: the built-in offline Calendly sandbox.",
         secret=True,
     )
+    calendly_signing_key: str = _setting(
+        "CALENDLY_WEBHOOK_SIGNING_KEY",
+        "",
+        "Signing key(s) of the Calendly webhook subscription, comma-separated while rotating "
+        "(`booking webhooks register` prints one). The sandbox makes its own when empty.",
+        secret=True,
+    )
+    webhook_tolerance_seconds: int = _setting(
+        "CALENDLY_WEBHOOK_TOLERANCE_SECONDS",
+        180,
+        "How far a webhook signature's timestamp may be from our clock.",
+    )
+    reconcile_minutes: int = _setting(
+        "CALENDLY_RECONCILE_MINUTES",
+        15,
+        "How often the app reads Calendly's scheduled events to fill in missed webhooks "
+        "(0: never; `booking reconcile` runs it by hand).",
+    )
     calendly_api_url: str = _setting(
         "CALENDLY_API_URL", "https://api.calendly.com", "Base URL of Calendly's API."
     )

@@ -12,6 +12,10 @@ LINK_CREATED = "link_created"
 REDIRECTED = "redirected"
 HANDOFF_FAILED = "handoff_failed"
 RETURNED = "returned"
+RESCHEDULED = "rescheduled"
+CANCELED = "canceled"
+NO_SHOW = "no_show"
+NO_SHOW_REMOVED = "no_show_removed"
 
 ORDER = (
     STARTED,

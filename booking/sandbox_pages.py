@@ -10,6 +10,7 @@ option appends. Every visitor-supplied value is HTML-escaped.
 from __future__ import annotations
 
 import html
+import json
 from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -19,7 +20,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from booking.calendly import parse_calendly_time
-from booking.calendly_sandbox import USER_NAME, CalendlySandbox, SandboxError
+from booking.calendly_sandbox import QUESTION, USER_NAME, CalendlySandbox, SandboxError
 
 PREFILL = ("name", "email", "a1")
 TRACKING = (
@@ -80,66 +81,114 @@ def _zone(name: str | None) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def sandbox_routes(sandbox: CalendlySandbox) -> list[Route]:
-    """The sandbox booking page routes, for ``st.App(routes=...)``."""
+def _picker(sandbox: CalendlySandbox, et: dict, params: dict, zone: ZoneInfo) -> str:
+    """Date links and the time radio buttons for the chosen day (opened on ``date``)."""
+    days: dict[date, list] = {}
+    now = sandbox.clock()
+    for slot in sandbox.free_slots(et, now, now + timedelta(days=31)):
+        days.setdefault(slot.start.astimezone(zone).date(), []).append(slot)
+    try:
+        chosen = date.fromisoformat(params.get("date", ""))
+    except ValueError:
+        chosen = None
+    if chosen not in days:
+        chosen = next(iter(days), None)
+    keep = {k: v for k, v in params.items() if k in (*PREFILL, *TRACKING, "tz")}
+    day_links = "".join(
+        f"<a href='?{_e(urlencode({**keep, 'date': d.isoformat(), 'month': f'{d:%Y-%m}'}))}'"
+        f"{' aria-current=date' if d == chosen else ''}>{d:%a %-d %b}</a>"
+        for d in days
+    )
+    selected = params.get("start_time", "")
+    times = (
+        "".join(
+            f"<label><input type=radio name=start_time required value='{_e(s.start.isoformat())}'"
+            f"{' checked' if s.start.isoformat() == selected else ''}>"
+            f"{s.start.astimezone(zone):%H:%M}</label>"
+            for s in days.get(chosen, [])
+        )
+        or "<p class=muted>No free times on this day.</p>"
+    )
+    heading = f"{chosen:%A %-d %B %Y}" if chosen else "No dates available"
+    return (
+        f"<h2>Select a date</h2><nav class=days aria-label='Available dates'>{day_links}</nav>"
+        f"<fieldset style='border:0;padding:0'><legend><h2 style='margin:0'>{heading}</h2>"
+        f"</legend><p class=muted>Times in {_e(zone.key)}</p><div class=times>{times}</div>"
+        f"</fieldset>"
+    )
 
-    def render(code: str, params: dict, error: str = "", status: int = 200) -> HTMLResponse:
+
+def _chosen_start(form: dict) -> datetime | None:
+    try:
+        start = datetime.fromisoformat(form.get("start_time", ""))
+    except ValueError:
+        return None
+    return start if start.tzinfo else None
+
+
+def _back_to_us(sandbox: CalendlySandbox, booked: dict, zone: ZoneInfo) -> Response:
+    """Calendly's 'redirect to an external site', with event details passed along."""
+    event, invitee, et = booked["event"], booked["invitee"], booked["event_type"]
+    back = {
+        "assigned_to": USER_NAME,
+        "event_type_uuid": et["uuid"],
+        "event_type_name": et["name"],
+        "event_start_time": parse_calendly_time(event["start_time"]).astimezone(zone).isoformat(),
+        "event_end_time": parse_calendly_time(event["end_time"]).astimezone(zone).isoformat(),
+        "invitee_uuid": invitee["uuid"],
+        "invitee_full_name": invitee["name"],
+        "invitee_email": invitee["email"],
+    }
+    if invitee["answer"]:
+        back["answer_1"] = invitee["answer"]
+    tracking = json.loads(invitee["tracking"]) if isinstance(invitee["tracking"], str) else {}
+    back.update({k: v for k, v in tracking.items() if v and k.startswith("utm_")})
+    return RedirectResponse(f"{sandbox.public_url}/confirmation?{urlencode(back)}", status_code=303)
+
+
+def _unavailable(exc: SandboxError) -> HTMLResponse:
+    return _page(
+        "Link unavailable",
+        f"<h1>This link is no longer available</h1>"
+        f"<p class=muted>{_e(exc)}</p><p>Please ask for a new link.</p>",
+        status=410,
+    )
+
+
+def _summary(et: dict, event: dict | None, zone: ZoneInfo) -> str:
+    when = ""
+    if event is not None:
+        start = parse_calendly_time(event["start_time"]).astimezone(zone)
+        when = f"<p><strong>{start:%A %-d %B %Y, %H:%M}</strong> ({_e(zone.key)})</p>"
+    return (
+        f"<p class=muted>{_e(USER_NAME)}</p><h1>{_e(et['name'])}</h1>"
+        f"<p class=muted>{et['duration']} min · {_e(et['description'])}</p>{when}"
+    )
+
+
+def sandbox_routes(sandbox: CalendlySandbox) -> list[Route]:
+    """The sandbox's booking, cancel and reschedule pages, for ``st.App(routes=...)``."""
+
+    def booking_form(code: str, params: dict, error: str = "", status: int = 200) -> Response:
         try:
             _, et = sandbox.link(code)
         except SandboxError as exc:
-            return _page(
-                "Link unavailable",
-                f"<h1>This link is no longer available</h1>"
-                f"<p class=muted>{_e(exc)}</p><p>Please ask for a new link.</p>",
-                status=410,
-            )
-        zone = _zone(params.get("tz"))
-        horizon_end = sandbox.clock() + timedelta(days=31)
-        days: dict[date, list] = {}
-        for slot in sandbox.free_slots(et, sandbox.clock(), horizon_end):
-            days.setdefault(slot.start.astimezone(zone).date(), []).append(slot)
-        try:
-            chosen_day = date.fromisoformat(params.get("date", ""))
-        except ValueError:
-            chosen_day = None
-        if chosen_day not in days:
-            chosen_day = next(iter(days), None)
-        keep = {k: v for k, v in params.items() if k in (*PREFILL, *TRACKING, "tz", "month")}
-        day_links = "".join(
-            f"<a href='?{_e(urlencode({**keep, 'date': d.isoformat(), 'month': f'{d:%Y-%m}'}))}'"
-            f"{' aria-current=date' if d == chosen_day else ''}>{d:%a %-d %b}</a>"
-            for d in days
-        )
-        selected = params.get("start_time", "")
-        times = (
-            "".join(
-                f"<label><input type=radio name=start_time required "
-                f"value='{_e(s.start.isoformat())}'"
-                f"{' checked' if s.start.isoformat() == selected else ''}>"
-                f"{s.start.astimezone(zone):%H:%M}</label>"
-                for s in days.get(chosen_day, [])
-            )
-            or "<p class=muted>No free times on this day.</p>"
-        )
+            return _unavailable(exc)
         hidden = "".join(
             f"<input type=hidden name='{k}' value='{_e(params.get(k))}'>"
             for k in (*TRACKING, "tz")
             if params.get(k)
         )
         body = (
-            f"<p class=muted>{_e(USER_NAME)}</p><h1>{_e(et['name'])}</h1>"
-            f"<p class=muted>{et['duration']} min · {_e(et['description'])}</p>"
+            _summary(et, None, _zone(params.get("tz")))
             + (f"<p class=error role=alert>{_e(error)}</p>" if error else "")
-            + "<h2>Select a date</h2>"
-            f"<nav class=days aria-label='Available dates'>{day_links}</nav>"
-            f"<form method=post><fieldset style='border:0;padding:0'><legend><h2 style='margin:0'>"
-            f"{f'{chosen_day:%A %-d %B %Y}' if chosen_day else 'No dates available'}</h2></legend>"
-            f"<p class=muted>Times in {_e(zone.key)}</p><div class=times>{times}</div></fieldset>"
-            f"<label class=field for=name>Name</label>"
+            + "<form method=post>"
+            + _picker(sandbox, et, params, _zone(params.get("tz")))
+            + f"<label class=field for=name>Name</label>"
             f"<input type=text id=name name=name required value='{_e(params.get('name'))}'>"
             f"<label class=field for=email>Email</label>"
             f"<input type=email id=email name=email required value='{_e(params.get('email'))}'>"
-            f"<label class=field for=a1>What would you like to discuss?</label>"
+            f"<label class=field for=a1>{_e(QUESTION)}</label>"
             f"<textarea id=a1 name=a1 rows=4>{_e(params.get('a1'))}</textarea>{hidden}"
             f"<button type=submit>Schedule Event</button></form>"
         )
@@ -148,15 +197,12 @@ def sandbox_routes(sandbox: CalendlySandbox) -> list[Route]:
     async def booking_page(request: Request) -> Response:
         code = request.path_params["code"]
         if request.method == "GET":
-            return render(code, dict(request.query_params))
+            return booking_form(code, dict(request.query_params))
         form = dict(await request.form())
         params = {**dict(request.query_params), **form}
-        try:
-            start = datetime.fromisoformat(form.get("start_time", ""))
-            if start.tzinfo is None:
-                raise ValueError
-        except ValueError:
-            return render(code, params, "Please choose a time.", status=400)
+        start = _chosen_start(form)
+        if start is None:
+            return booking_form(code, params, "Please choose a time.", status=400)
         zone = _zone(form.get("tz"))
         try:
             booked = sandbox.schedule(
@@ -169,25 +215,70 @@ def sandbox_routes(sandbox: CalendlySandbox) -> list[Route]:
                 tracking={k: form.get(k) for k in TRACKING},
             )
         except SandboxError as exc:
-            return render(code, params, str(exc), status=409)
-        event, invitee, et = booked["event"], booked["invitee"], booked["event_type"]
-        back = {
-            "assigned_to": USER_NAME,
-            "event_type_uuid": et["uuid"],
-            "event_type_name": et["name"],
-            "event_start_time": parse_calendly_time(event["start_time"])
-            .astimezone(zone)
-            .isoformat(),
-            "event_end_time": parse_calendly_time(event["end_time"]).astimezone(zone).isoformat(),
-            "invitee_uuid": invitee["uuid"],
-            "invitee_full_name": invitee["name"],
-            "invitee_email": invitee["email"],
-        }
-        if invitee["answer"]:
-            back["answer_1"] = invitee["answer"]
-        back.update({k: form[k] for k in TRACKING if form.get(k) and k.startswith("utm_")})
-        return RedirectResponse(
-            f"{sandbox.public_url}/confirmation?{urlencode(back)}", status_code=303
+            return booking_form(code, params, str(exc), status=409)
+        return _back_to_us(sandbox, booked, zone)
+
+    async def cancel_page(request: Request) -> Response:
+        uuid = request.path_params["uuid"]
+        zone = _zone(request.query_params.get("tz"))
+        try:
+            inv, event, et = sandbox.active_invitee(uuid)
+        except SandboxError as exc:
+            return _unavailable(exc)
+        if request.method == "POST":
+            form = dict(await request.form())
+            sandbox.cancel(uuid, reason=form.get("reason", "").strip()[:1000])
+            return _page(
+                "Canceled",
+                _summary(et, event, zone)
+                + "<h2 role=status>Canceled</h2><p>A cancellation was sent to "
+                f"{_e(inv['email'])}.</p>",
+            )
+        return _page(
+            "Cancel",
+            _summary(et, event, zone)
+            + "<form method=post><label class=field for=reason>Reason for canceling"
+            "</label><textarea id=reason name=reason rows=3></textarea>"
+            "<button type=submit>Cancel Event</button></form>",
         )
 
-    return [Route("/sandbox/calendly/d/{code}/{slug}", booking_page, methods=["GET", "POST"])]
+    async def reschedule_page(request: Request) -> Response:
+        uuid = request.path_params["uuid"]
+        params = dict(request.query_params)
+        zone = _zone(params.get("tz"))
+        try:
+            _, event, et = sandbox.active_invitee(uuid)
+        except SandboxError as exc:
+            return _unavailable(exc)
+        error = ""
+        if request.method == "POST":
+            form = dict(await request.form())
+            start = _chosen_start(form)
+            if start is not None:
+                try:
+                    booked = sandbox.reschedule(
+                        uuid, start=start, reason=form.get("reason", "").strip()[:1000]
+                    )
+                    return _back_to_us(sandbox, booked, zone)
+                except SandboxError as exc:
+                    error = str(exc)
+            else:
+                error = "Please choose a new time."
+        body = (
+            _summary(et, event, zone)
+            + "<p>Choose a new time for this meeting.</p>"
+            + (f"<p class=error role=alert>{_e(error)}</p>" if error else "")
+            + "<form method=post>"
+            + _picker(sandbox, et, params, zone)
+            + "<label class=field for=reason>Reason for rescheduling (optional)</label>"
+            "<textarea id=reason name=reason rows=2></textarea>"
+            "<button type=submit>Reschedule Event</button></form>"
+        )
+        return _page("Reschedule", body, status=409 if error else 200)
+
+    methods = ["GET", "POST"]
+    return [
+        Route("/sandbox/calendly/d/{code}/{slug}", booking_page, methods=methods),
+        Route("/sandbox/calendly/cancellations/{uuid}", cancel_page, methods=methods),
+        Route("/sandbox/calendly/reschedulings/{uuid}", reschedule_page, methods=methods),
+    ]

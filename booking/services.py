@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import logging
 import secrets
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -12,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import requests
 from email_validator import EmailNotValidError, validate_email
 
-from booking import funnel
+from booking import funnel, webhooks
 from booking.cache import TTLCache
 from booking.calendly import (
     WINDOW,
@@ -34,9 +36,11 @@ from booking.errors import (
     SlotTaken,
     SlotUnavailable,
 )
+from booking.signatures import SignatureError, verify
 from booking.slots import Interval, free_slots, group_by_day
 from booking.store import Store, iso, parse_iso
 
+log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 MAX_NAME = 100
 MAX_NOTES = 2000
@@ -487,6 +491,122 @@ class Desk:
             self.store.add_event(attempt_id, funnel.RETURNED, now=self.clock())
         return details
 
+    # -- Calendly webhooks and reconciliation ------------------------------------------
+    def webhook_keys(self) -> list[str]:
+        keys = [k.strip() for k in self.settings.calendly_signing_key.split(",") if k.strip()]
+        return keys + (self.sandbox.signing_keys() if self.sandbox else [])
+
+    def calendly_analyst_slug(self) -> str:
+        return next(
+            (a.slug for a in self.catalogue.analysts if a.provider == "calendly"), "calendly"
+        )
+
+    def receive_webhook(self, body: bytes, signature: str | None) -> tuple[int, dict]:
+        """Verify, store, then apply one Calendly delivery; returns (HTTP status, JSON body).
+
+        The delivery is stored (raw body, verification result) before anything is applied,
+        and applied in one transaction; a repeat of an applied (event, invitee) is a no-op.
+        """
+        now = self.clock()
+        try:
+            verify(
+                signature,
+                body,
+                self.webhook_keys(),
+                now=now.timestamp(),
+                tolerance=self.settings.webhook_tolerance_seconds,
+            )
+            rejection = None
+        except SignatureError as exc:
+            rejection = exc
+        try:
+            delivery, unreadable = webhooks.parse(body), None
+        except ValueError as exc:  # not JSON, or not an envelope
+            delivery, unreadable = None, exc
+        delivery_id = self.store.record_delivery(
+            received_at=now,
+            body=body,
+            verified=rejection is None,
+            rejection=rejection.code if rejection else None,
+            event=delivery.event if delivery else None,
+            payload_uri=delivery.uri if delivery else None,
+        )
+        if rejection is not None:
+            log.warning("webhook %s rejected: %s", delivery_id, rejection)
+            return rejection.status, _error_body(rejection.code, str(rejection))
+        if delivery is None:
+            outcome = (
+                "not_json" if not isinstance(unreadable, webhooks.UnusableDelivery) else "unusable"
+            )
+            self.store.finish_delivery(delivery_id, outcome=outcome, now=now)
+            if outcome == "not_json":
+                return 400, _error_body("not_json", "The delivery body is not JSON.")
+            return 200, {"success": True, "outcome": outcome}
+        try:
+            outcome = webhooks.apply(
+                self.store,
+                delivery,
+                delivery_id=delivery_id,
+                analyst=self.calendly_analyst_slug(),
+                now=now,
+                new_reference=new_reference,
+            )
+        except webhooks.UnusableDelivery as exc:
+            log.warning("webhook %s unusable: %s", delivery_id, exc)
+            self.store.finish_delivery(delivery_id, outcome="unusable", now=now)
+            return 200, {"success": True, "outcome": "unusable"}
+        if outcome == "applied" and delivery.event in (webhooks.CREATED, webhooks.CANCELED):
+            event_type = (delivery.payload.get("scheduled_event") or {}).get("event_type")
+            if event_type:
+                self.forget_availability(event_type)
+        return 200, {"success": True, "outcome": outcome}
+
+    def reconcile(self, since: datetime | None = None) -> Counter:
+        """Read Calendly's scheduled events and invitees since ``since`` (default: a week
+        ago) and apply what the webhooks missed, through the same idempotent path."""
+        client = self._calendly()
+        now = self.clock()
+        user = self.catalogue_cache.get("calendly-user", client.me)
+        fixed: Counter = Counter()
+        for event in client.scheduled_events(
+            user["uri"], min_start=since or now - timedelta(days=7)
+        ):
+            for invitee in client.invitees(event["uri"]):
+                payload = {**invitee, "scheduled_event": event}
+                created = parse_calendly_time(invitee["created_at"])
+                kinds = [(webhooks.CREATED, created)]
+                if invitee.get("status") == "canceled":
+                    at = (invitee.get("cancellation") or {}).get("created_at") or invitee[
+                        "updated_at"
+                    ]
+                    kinds.append((webhooks.CANCELED, parse_calendly_time(at)))
+                if invitee.get("no_show"):
+                    kinds.append(
+                        (
+                            webhooks.NO_SHOW_CREATED,
+                            parse_calendly_time(invitee["no_show"]["created_at"]),
+                        )
+                    )
+                for kind, at in kinds:
+                    outcome = webhooks.apply(
+                        self.store,
+                        webhooks.Delivery(kind, at, payload),
+                        delivery_id=None,
+                        analyst=self.calendly_analyst_slug(),
+                        now=now,
+                        new_reference=new_reference,
+                    )
+                    if outcome == "applied":
+                        fixed[kind] += 1
+                        self.forget_availability(event.get("event_type", ""))
+        return fixed
+
+    def calendly_booking(self, invitee_uuid: str) -> dict | None:
+        """The stored Calendly booking of an invitee (as confirmed by webhook), if any."""
+        if not invitee_uuid or "/" in invitee_uuid:
+            return None
+        return self.store.booking_by_invitee_suffix(f"/invitees/{invitee_uuid}")
+
     def booking(self, reference: str) -> Booking:
         row = self.store.booking((reference or "").strip().upper())
         if row is None:
@@ -511,7 +631,9 @@ class Desk:
 
     def health(self) -> dict:
         reachable = self.store.ping()
+        last = self.store.last_verified_delivery() if reachable else None
         return {
+            "lastVerifiedWebhook": last,
             "status": "ok" if reachable else "degraded",
             "database": "reachable" if reachable else "unreachable",
             "mode": "offline" if self.settings.calendly_mode == "sandbox" else "live",
@@ -528,6 +650,10 @@ def desk_for(settings: Settings) -> Desk:
     """One desk per settings in this process, shared by the pages and the HTTP routes, so
     they share one Calendly availability cache."""
     return build_desk(settings)
+
+
+def _error_body(code: str, message: str) -> dict:
+    return {"success": False, "error": code, "message": message}
 
 
 def build_desk(
@@ -551,6 +677,10 @@ def build_desk(
             clock=clock,
         )
         session.mount(settings.calendly_api_url.rstrip("/") + "/", sandbox.adapter())
+        sandbox.ensure_subscription(
+            f"{settings.public_url.rstrip('/')}/api/calendly/webhook",
+            settings.calendly_signing_key.split(",")[0].strip() or None,
+        )
         token = "sandbox"  # noqa: S105 - not a secret: the sandbox takes any bearer token
     client = CalendlyClient(token, base_url=settings.calendly_api_url, session=session, clock=clock)
     return Desk(

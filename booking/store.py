@@ -96,6 +96,51 @@ def m001_attempts_funnel_bookings(db: Database) -> None:
     db["bookings"].create_index(["attempt_id"])
 
 
+@migrations()
+def m002_calendly_webhooks(db: Database) -> None:
+    db["webhook_deliveries"].create(
+        {
+            "id": int,
+            "received_at": str,
+            "source": str,
+            "event": str,
+            "payload_uri": str,
+            "verified": int,
+            "rejection": str,
+            "body": str,
+            "body_bytes": int,
+            "outcome": str,
+            "applied_at": str,
+        },
+        pk="id",
+        not_null={"received_at", "source", "verified"},
+    )
+    db["webhook_deliveries"].create_index(["received_at"])
+    db["webhook_deliveries"].create_index(["verified", "outcome"])
+    db["webhook_applied"].create(
+        {"event": str, "payload_uri": str, "delivery_id": int, "applied_at": str},
+        pk=("event", "payload_uri"),
+    )
+    for column, kind in (
+        ("invitee_uri", str),
+        ("event_uri", str),
+        ("cancel_url", str),
+        ("reschedule_url", str),
+        ("cancel_reason", str),
+        ("canceled_by", str),
+        ("canceler_type", str),
+        ("rescheduled_from", str),
+        ("rescheduled_to", str),
+        ("no_show", int),
+        ("no_show_at", str),
+    ):
+        db["bookings"].add_column(column, kind)
+    db.execute(
+        "CREATE UNIQUE INDEX bookings_invitee ON bookings (invitee_uri) "
+        "WHERE invitee_uri IS NOT NULL"
+    )
+
+
 def iso(dt: datetime) -> str:
     """The stored form of an instant: UTC, seconds, '+00:00' (sorts as text)."""
     return dt.astimezone(UTC).isoformat(timespec="seconds")
@@ -270,6 +315,58 @@ class Store:
         except sqlite3.IntegrityError:
             return False  # the unique occupancy index caught a race the check did not
         return True
+
+    # -- webhook deliveries ----------------------------------------------------------
+    def record_delivery(
+        self,
+        *,
+        received_at: datetime,
+        body: bytes,
+        verified: bool,
+        rejection: str | None,
+        event: str | None,
+        payload_uri: str | None,
+        source: str = "calendly",
+    ) -> int:
+        """Keep a delivery as received (before it is applied); returns its id."""
+        with self.write() as db:
+            return (
+                db["webhook_deliveries"]
+                .insert(
+                    {
+                        "received_at": iso(received_at),
+                        "source": source,
+                        "event": event,
+                        "payload_uri": payload_uri,
+                        "verified": int(verified),
+                        "rejection": rejection,
+                        "body": body.decode("utf-8", errors="replace"),
+                        "body_bytes": len(body),
+                    }
+                )
+                .last_pk
+            )
+
+    def finish_delivery(self, delivery_id: int, *, outcome: str, now: datetime) -> None:
+        with self.write() as db:
+            db["webhook_deliveries"].update(
+                delivery_id, {"outcome": outcome, "applied_at": iso(now)}
+            )
+
+    def last_verified_delivery(self) -> str | None:
+        row = self.db.execute(
+            "SELECT max(received_at) FROM webhook_deliveries WHERE verified = 1"
+        ).fetchone()
+        return row[0] if row else None
+
+    def booking_by_invitee_suffix(self, suffix: str) -> dict | None:
+        rows = list(
+            self.db.query(
+                "SELECT * FROM bookings WHERE invitee_uri LIKE ? ESCAPE '\\' LIMIT 1",
+                ["%" + suffix.replace("%", "\\%").replace("_", "\\_")],
+            )
+        )
+        return rows[0] if rows else None
 
     def booking(self, reference: str) -> dict | None:
         rows = list(self.db.query("SELECT * FROM bookings WHERE reference = ?", [reference]))

@@ -24,11 +24,48 @@ if not details.get("event_start_time"):
     st.page_link("pages/book.py", label="Book a session", icon=":material/event_available:")
     st.stop()
 
-st.info(
-    "Waiting for Calendly's confirmation. Calendly has sent you its own confirmation email; "
-    "we mark your booking confirmed as soon as Calendly tells us directly.",
-    icon=":material/hourglass_top:",
-)
+S = st.session_state
+POLL_SECONDS, MAX_POLLS = 2, 90  # stop asking after three minutes
+
+
+@st.fragment(run_every=None if S.get("calendly_settled") else POLL_SECONDS)
+def calendly_status() -> None:
+    """Ask our database (filled by Calendly's signed webhook) until the booking shows up."""
+    booking = desk.calendly_booking(details.get("invitee_uuid", ""))
+    S["polls"] = S.get("polls", 0) + 1
+    if booking and booking["status"] == "active":
+        st.success(
+            f"Confirmed by Calendly. Your reference is `{booking['reference']}`.",
+            icon=":material/check_circle:",
+        )
+        links = st.container(horizontal=True)
+        if booking["reschedule_url"]:
+            links.link_button("Reschedule", booking["reschedule_url"], icon=":material/update:")
+        if booking["cancel_url"]:
+            links.link_button("Cancel", booking["cancel_url"], icon=":material/event_busy:")
+    elif booking:
+        st.warning(
+            "Calendly tells us this booking has been canceled.", icon=":material/event_busy:"
+        )
+    elif S["polls"] >= MAX_POLLS:
+        st.warning(
+            "Calendly has not confirmed this booking to us yet. If you received Calendly's "
+            "confirmation email, you are booked; otherwise please book again.",
+            icon=":material/schedule:",
+        )
+    else:
+        st.info(
+            "Waiting for Calendly's confirmation. Calendly has sent you its own email; this "
+            "page turns to confirmed as soon as Calendly tells us directly.",
+            icon=":material/hourglass_top:",
+        )
+        return
+    if not S.get("calendly_settled"):
+        S["calendly_settled"] = True
+        st.rerun()  # redraw the page once more, without the timer
+
+
+calendly_status()
 with st.container(border=True):
     try:
         start = datetime.fromisoformat(details["event_start_time"]).astimezone(tz)

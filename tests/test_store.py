@@ -32,7 +32,7 @@ def test_migrations_create_the_tables_in_wal_mode(tmp_path):
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store.db.execute("PRAGMA busy_timeout").fetchone()[0] == 10_000
     applied = [r["name"] for r in store.db.query("SELECT name FROM _sqlite_migrations")]
-    assert applied == ["m001_attempts_funnel_bookings"]
+    assert applied == ["m001_attempts_funnel_bookings", "m002_calendly_webhooks"]
 
 
 def test_reopening_keeps_data_and_applies_nothing_twice(tmp_path):
@@ -41,7 +41,8 @@ def test_reopening_keeps_data_and_applies_nothing_twice(tmp_path):
     Store(path).create_attempt("att_1", now=START, source="web")
     again = Store(path)
     assert again.attempt("att_1")["source"] == "web"
-    assert again.db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 1
+    names = [r[0] for r in again.db.execute("SELECT name FROM _sqlite_migrations")]
+    assert len(names) == len(set(names))
 
 
 def test_funnel_events_are_append_only(store):

@@ -1,0 +1,59 @@
+"""Background jobs that live as long as the server: sandbox deliveries, reconciliation."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+
+from booking.calendly_sandbox import DeliveryWorker
+from booking.services import Desk
+
+log = logging.getLogger(__name__)
+
+
+class Periodic(threading.Thread):
+    """Run ``job`` every ``seconds`` until stopped; a failing run is logged, not fatal."""
+
+    def __init__(self, name: str, seconds: float, job: Callable[[], object]) -> None:
+        super().__init__(name=name, daemon=True)
+        self.seconds = seconds
+        self.job = job
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.wait(self.seconds):
+            try:
+                result = self.job()
+                if result:
+                    log.info("%s: %s", self.name, dict(result))
+            except Exception:
+                log.exception("%s failed; will try again in %.0f s", self.name, self.seconds)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(timeout=5)
+
+
+def lifespan_for(desk: Desk):
+    """An ASGI lifespan for ``st.App`` that starts and stops the desk's background jobs."""
+
+    @asynccontextmanager
+    async def lifespan(_app):
+        jobs: list = []
+        if desk.sandbox is not None:
+            jobs.append(DeliveryWorker(desk.sandbox))
+        if desk.settings.reconcile_minutes > 0:
+            jobs.append(
+                Periodic("calendly-reconcile", desk.settings.reconcile_minutes * 60, desk.reconcile)
+            )
+        for job in jobs:
+            job.start()
+        try:
+            yield
+        finally:
+            for job in jobs:
+                job.stop()
+
+    return lifespan
