@@ -18,9 +18,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(app) -> Iterator[str]:
+def serve(app, port: int | None = None) -> Iterator[str]:
     """Yield the base URL of a uvicorn server running ``app`` until the block ends."""
-    port = free_port()
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
