@@ -6,7 +6,9 @@ routes in a plain Starlette app.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 
 from fastapi import FastAPI, Query, Request
@@ -14,7 +16,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
-from starlette.concurrency import run_in_threadpool
 from starlette.routing import Mount, Route
 
 from booking.errors import BookingError, InvalidInput, NotBookable, NotFound, SlotUnavailable
@@ -138,6 +139,7 @@ def _booking_out(b: Booking) -> BookingOut:
 
 
 def create_api(desk: Desk) -> FastAPI:
+    ingest = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhook-ingest")
     api = FastAPI(
         title=f"{desk.settings.brand_name} API",
         version="1",
@@ -283,8 +285,10 @@ def create_api(desk: Desk) -> FastAPI:
             body += chunk
             if len(body) > MAX_WEBHOOK_BYTES:
                 return _error(413, "too_large", "The delivery is larger than we accept.")
-        status, payload = await run_in_threadpool(
-            desk.receive_webhook, bytes(body), request.headers.get(SIGNATURE_HEADER)
+        # One writer thread: deliveries queue for SQLite's single write lock here instead of
+        # contending for it (which costs busy-timeout sleeps), and the event loop never blocks.
+        status, payload = await asyncio.get_running_loop().run_in_executor(
+            ingest, desk.receive_webhook, bytes(body), request.headers.get(SIGNATURE_HEADER)
         )
         return JSONResponse(payload, status_code=status)
 
@@ -298,4 +302,10 @@ def create_routes(desk: Desk) -> list:
         report = desk.health()
         return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
 
-    return [Route("/healthz", healthz, methods=["GET"]), Mount("/api", app=create_api(desk))]
+    api = create_api(desk)
+    webhook = next(r for r in api.routes if getattr(r, "path", "") == "/calendly/webhook")
+    return [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/api/calendly/webhook", webhook.endpoint, methods=["POST"]),
+        Mount("/api", app=api),
+    ]

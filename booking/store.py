@@ -141,6 +141,13 @@ def m002_calendly_webhooks(db: Database) -> None:
     )
 
 
+def finish_delivery(db: Database, delivery_id: int, *, outcome: str, now: datetime) -> None:
+    db.execute(
+        "UPDATE webhook_deliveries SET outcome = ?, applied_at = ? WHERE id = ?",
+        [outcome, iso(now), delivery_id],
+    )
+
+
 def iso(dt: datetime) -> str:
     """The stored form of an instant: UTC, seconds, '+00:00' (sorts as text)."""
     return dt.astimezone(UTC).isoformat(timespec="seconds")
@@ -329,29 +336,25 @@ class Store:
         source: str = "calendly",
     ) -> int:
         """Keep a delivery as received (before it is applied); returns its id."""
-        with self.write() as db:
-            return (
-                db["webhook_deliveries"]
-                .insert(
-                    {
-                        "received_at": iso(received_at),
-                        "source": source,
-                        "event": event,
-                        "payload_uri": payload_uri,
-                        "verified": int(verified),
-                        "rejection": rejection,
-                        "body": body.decode("utf-8", errors="replace"),
-                        "body_bytes": len(body),
-                    }
-                )
-                .last_pk
-            )
+        with self.write() as db:  # plain SQL: this is the webhook hot path
+            return db.execute(
+                "INSERT INTO webhook_deliveries (received_at, source, event, payload_uri, "
+                "verified, rejection, body, body_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    iso(received_at),
+                    source,
+                    event,
+                    payload_uri,
+                    int(verified),
+                    rejection,
+                    body.decode("utf-8", errors="replace"),
+                    len(body),
+                ],
+            ).lastrowid
 
     def finish_delivery(self, delivery_id: int, *, outcome: str, now: datetime) -> None:
         with self.write() as db:
-            db["webhook_deliveries"].update(
-                delivery_id, {"outcome": outcome, "applied_at": iso(now)}
-            )
+            finish_delivery(db, delivery_id, outcome=outcome, now=now)
 
     def last_verified_delivery(self) -> str | None:
         row = self.db.execute(

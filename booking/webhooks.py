@@ -24,7 +24,7 @@ from sqlite_utils import Database
 
 from booking import funnel
 from booking.calendly import parse_calendly_time
-from booking.store import Store, iso
+from booking.store import Store, finish_delivery, iso
 
 CREATED = "invitee.created"
 CANCELED = "invitee.canceled"
@@ -81,9 +81,7 @@ def apply(
             new_reference=new_reference,
         )
         if delivery_id is not None:
-            db["webhook_deliveries"].update(
-                delivery_id, {"outcome": outcome, "applied_at": iso(now)}
-            )
+            finish_delivery(db, delivery_id, outcome=outcome, now=now)
         return outcome
 
 
@@ -121,13 +119,15 @@ def apply_in(
             )
         step = funnel.RESCHEDULED if p.get("old_invitee") else funnel.BOOKED
         if attempt:
-            db["attempts"].update(
-                attempt,
-                {"status": "booked", "booking_ref": row["reference"], "updated_at": iso(now)},
+            db.execute(
+                "UPDATE attempts SET status = 'booked', booking_ref = ?, updated_at = ? "
+                "WHERE id = ?",
+                [row["reference"], iso(now), attempt],
             )
     elif delivery.event == CANCELED:
         cancellation = p.get("cancellation") or event_info.get("cancellation") or {}
-        db["bookings"].update(
+        _update(
+            db,
             row["reference"],
             {
                 "status": "canceled",
@@ -142,7 +142,8 @@ def apply_in(
     else:
         newer = not row["no_show_at"] or row["no_show_at"] < iso(at)
         if newer:
-            db["bookings"].update(
+            _update(
+                db,
                 row["reference"],
                 {
                     "no_show": int(delivery.event == NO_SHOW_CREATED),
@@ -156,6 +157,14 @@ def apply_in(
             db, attempt, step, at, {"invitee": delivery.uri, "reference": row["reference"]}
         )
     return "applied"
+
+
+def _update(db: Database, reference: str, fields: dict) -> None:
+    assignments = ", ".join(f"{column} = ?" for column in fields)
+    db.execute(
+        f"UPDATE bookings SET {assignments} WHERE reference = ?",  # noqa: S608 - our names
+        [*fields.values(), reference],
+    )
 
 
 def _upsert_invitee(
@@ -185,7 +194,7 @@ def _upsert_invitee(
         row = existing[0]
         if p.get("status") == "canceled":
             fields["status"] = "canceled"
-        db["bookings"].update(row["reference"], fields)
+        _update(db, row["reference"], fields)
         return {**row, **fields}
     row = {
         **fields,
@@ -198,7 +207,10 @@ def _upsert_invitee(
         "rescheduled_to": p.get("new_invitee"),
         "no_show_at": None,
     }
-    db["bookings"].insert(row)
+    db.execute(
+        f"INSERT INTO bookings ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",  # noqa: S608
+        list(row.values()),
+    )
     return row
 
 
