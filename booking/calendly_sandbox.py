@@ -16,7 +16,8 @@ import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -696,7 +697,7 @@ class CalendlySandbox:
             "updated_at": now,
         }
         try:
-            with self.store.write() as db:
+            with self._outbox() as db:
                 if Interval(start, end) not in self.free_slots(
                     et, start, start + timedelta(seconds=1)
                 ):
@@ -730,7 +731,7 @@ class CalendlySandbox:
             "uri": f"{self.api_url}/invitee_no_shows/{inv['uuid']}",
             "created_at": calendly_time(self.clock()),
         }
-        with self.store.write() as db:
+        with self._outbox() as db:
             db["sandbox_invitees"].update(inv["uuid"], {"no_show": json.dumps(no_show)})
             self._enqueue(db, "invitee_no_show.created", inv["uuid"])
         return Answer(201, {"resource": {**no_show, "invitee": self._invitee_uri(inv)}}, {})
@@ -739,7 +740,7 @@ class CalendlySandbox:
         inv = self._invitee(uuid)
         if inv is None or not inv["no_show"]:
             return _not_found()
-        with self.store.write() as db:
+        with self._outbox() as db:
             self._enqueue(db, "invitee_no_show.deleted", uuid)  # carries the no-show it removes
             db["sandbox_invitees"].update(uuid, {"no_show": None})
         return Answer(204, None, {})
@@ -769,7 +770,7 @@ class CalendlySandbox:
                 "created_at": now,
             }
         )
-        with self.store.write() as db:
+        with self._outbox() as db:
             db["sandbox_invitees"].update(
                 uuid, {"status": "canceled", "updated_at": now, "cancellation": cancellation}
             )
@@ -816,7 +817,7 @@ class CalendlySandbox:
                 "created_at": now,
             }
         )
-        with self.store.write() as db:
+        with self._outbox() as db:
             busy = [
                 iv
                 for iv in self._busy()
@@ -875,6 +876,13 @@ class CalendlySandbox:
             }
         )
 
+    @contextmanager
+    def _outbox(self) -> Iterator[Database]:
+        """A write transaction that may queue deliveries; wakes the sender after commit."""
+        with self.store.write() as db:
+            yield db
+        self.pending.set()  # only now can the sender see the queued rows
+
     def _enqueue(self, db: Database, event: str, invitee_uuid: str) -> None:
         """Queue a delivery of ``event`` for every active subscription that wants it."""
         inv = db["sandbox_invitees"].get(invitee_uuid)
@@ -900,7 +908,6 @@ class CalendlySandbox:
                         "created_at": now,
                     }
                 )
-        self.pending.set()
 
     def deliver_due(self, session: requests.Session | None = None) -> int:
         """POST every due delivery, signed afresh; back off exponentially on failure and
@@ -1011,7 +1018,7 @@ class DeliveryWorker(threading.Thread):
             except Exception:  # keep sending whatever one delivery did
                 log.exception("sandbox webhook delivery failed")
                 wait = 5.0
-            self.sandbox.pending.wait(timeout=min(wait if wait is not None else 30.0, 30.0))
+            self.sandbox.pending.wait(timeout=min(wait if wait is not None else 5.0, 5.0))
             self.sandbox.pending.clear()
 
     def stop(self) -> None:
