@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from booking.config import Settings
 from booking.services import build_desk
+from booking.signatures import sign
 
 
 @pytest.fixture
@@ -215,3 +216,33 @@ def test_the_confirmation_page_shows_calendlys_details_as_unconfirmed(env):
     assert r"Tuesday 1 December 2026, 14:00 \(Europe/London\)" in text
     assert r"\*\*Bold\*\* \[x\]\(y\)" in text
     assert steps(env, attempt)[-1] == "returned"
+
+
+def test_the_confirmation_page_turns_confirmed_when_the_webhook_has_landed(env):
+    """Once the signed delivery is stored, the same page says confirmed and offers Calendly's
+    reschedule and cancel links; before it, it keeps waiting."""
+    et = env.sandbox._event_type("SBXQUICKCALL0001")
+    code = env.calendly.create_scheduling_link(QUICK).split("/d/")[1].split("/")[0]
+    slot = env.sandbox.free_slots(et, env.clock(), env.clock() + timedelta(days=7))[0]
+    booked = env.sandbox.schedule(
+        code,
+        start=slot.start,
+        name="Ada",
+        email="a@example.com",
+        answer="",
+        timezone="UTC",
+        tracking={},
+    )
+    at = AppTest.from_file(UI, default_timeout=30)
+    at.query_params["invitee_uuid"] = booked["invitee"]["uuid"]
+    at.query_params["event_start_time"] = slot.start.isoformat()
+    at.run().switch_page("pages/confirmation.py").run()
+    assert "Waiting for Calendly's confirmation" in at.info[0].value
+    body = env.store.db.execute("SELECT body FROM sandbox_deliveries").fetchone()[0].encode()
+    status, _ = env.receive_webhook(
+        body, sign(body, env.webhook_keys()[0], int(env.clock().timestamp()))
+    )
+    assert status == 200
+    at.run()
+    assert "Confirmed by Calendly" in at.success[0].value
+    assert [b.label for b in at.get("link_button")] == ["Reschedule", "Cancel"]
