@@ -644,6 +644,19 @@ class CalendlySandbox:
         start = datetime.combine(day, datetime.min.time(), tzinfo=zone)
         return self.free_slots(et, max(start, self.clock()), start + timedelta(days=1))
 
+    def _new_event(self, et: dict, start: datetime) -> dict:
+        now = calendly_time(self.clock())
+        return {
+            "uuid": _uuid(),
+            "event_type_uuid": et["uuid"],
+            "start_time": calendly_time(start),
+            "end_time": calendly_time(start + timedelta(minutes=et["duration"])),
+            "status": "active",
+            "created_at": now,
+            "updated_at": now,
+            "cancellation": None,
+        }
+
     def schedule(
         self,
         code: str,
@@ -659,18 +672,8 @@ class CalendlySandbox:
         link, et = self.link(code)
         if not name.strip() or "@" not in email:
             raise SandboxError("Please enter your name and a valid email address.")
-        end = start + timedelta(minutes=et["duration"])
-        now = calendly_time(self.clock())
-        event = {
-            "uuid": _uuid(),
-            "event_type_uuid": et["uuid"],
-            "start_time": calendly_time(start),
-            "end_time": calendly_time(end),
-            "status": "active",
-            "created_at": now,
-            "updated_at": now,
-            "cancellation": None,
-        }
+        event = self._new_event(et, start)
+        end, now = parse_calendly_time(event["end_time"]), event["created_at"]
         keys = (
             "utm_campaign",
             "utm_source",
@@ -784,18 +787,8 @@ class CalendlySandbox:
     def reschedule(self, uuid: str, *, start: datetime, reason: str = "") -> dict:
         """Move a booking: the old invitee is canceled (rescheduled) and a new one created."""
         old, old_event, et = self.active_invitee(uuid)
-        end = start + timedelta(minutes=et["duration"])
-        now = calendly_time(self.clock())
-        event = {
-            "uuid": _uuid(),
-            "event_type_uuid": et["uuid"],
-            "start_time": calendly_time(start),
-            "end_time": calendly_time(end),
-            "status": "active",
-            "created_at": now,
-            "updated_at": now,
-            "cancellation": None,
-        }
+        event = self._new_event(et, start)
+        end, now = parse_calendly_time(event["end_time"]), event["created_at"]
         new = {
             **old,
             "uuid": _uuid(),

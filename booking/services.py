@@ -283,6 +283,58 @@ class Desk:
         )
 
     # -- booking -------------------------------------------------------------------
+    def _attempt_for(self, attempt_id: str | None, source: str, timezone: str) -> str:
+        if attempt_id is None:
+            attempt_id = new_attempt_id()
+            self.store.create_attempt(
+                attempt_id, now=self.clock(), source=source, visitor_tz=timezone
+            )
+        return attempt_id
+
+    def _take_details(
+        self,
+        attempt_id: str,
+        who: Analyst,
+        meeting: MeetingType,
+        start: datetime,
+        *,
+        name: str,
+        email: str,
+        notes: str,
+        timezone: str,
+    ) -> tuple[Details, datetime, ZoneInfo]:
+        """Check what the visitor sent and note it on the attempt (step details_submitted).
+
+        Returns the normalised details, the start in UTC and the visitor's zone.
+        """
+        visitor_zone = zone(timezone)
+        details = check_details(name, email, notes)
+        if start.tzinfo is None:
+            raise InvalidInput("The start time needs a UTC offset, e.g. +00:00.", field="startTime")
+        start = start.astimezone(UTC)
+        now = self.clock()
+        self.store.update_attempt(
+            attempt_id,
+            now=now,
+            analyst=who.slug,
+            meeting_type=meeting.id,
+            provider=who.provider,
+            slot_start=iso(start),
+            name=details.name,
+            email=details.email,
+            notes=details.notes,
+            visitor_tz=timezone,
+        )
+        self.store.add_event(attempt_id, funnel.DETAILS_SUBMITTED, now=now)
+        return details, start, visitor_zone
+
+    def _not_offered(self, start: datetime, tz: ZoneInfo, who: Analyst, meeting: MeetingType):
+        return SlotUnavailable(
+            f"{describe_time(start, tz)} is not a time {who.name} offers for a "
+            f"{meeting.name}. Please pick one of the times shown.",
+            field="startTime",
+        )
+
     def book_local(
         self,
         *,
@@ -295,87 +347,69 @@ class Desk:
         timezone: str,
         attempt_id: str | None = None,
     ) -> Booking:
-        """Book a local analyst's slot, or raise a BookingError saying why not."""
-        who = self.local_analyst(analyst)
-        meeting = who.meeting_type(meeting_type)
-        visitor_zone = zone(timezone)
-        details = check_details(name, email, notes)
-        if start.tzinfo is None:
-            raise InvalidInput("The start time needs a UTC offset, e.g. +00:00.", field="startTime")
-        start = start.astimezone(UTC)
-        end = start + timedelta(minutes=meeting.duration_minutes)
-        now = self.clock()
-        if attempt_id is None:
-            attempt_id = new_attempt_id()
-            self.store.create_attempt(
+        """Book a local analyst's slot, or raise a BookingError saying why not.
+
+        Every try is recorded on its attempt (a new one, source "api", when none is given),
+        a refusal as step ``booking_failed`` with the reason.
+        """
+        attempt_id = self._attempt_for(attempt_id, "api", timezone)
+        try:
+            who = self.local_analyst(analyst)
+            meeting = who.meeting_type(meeting_type)
+            details, start, visitor_zone = self._take_details(
                 attempt_id,
+                who,
+                meeting,
+                start,
+                name=name,
+                email=email,
+                notes=notes,
+                timezone=timezone,
+            )
+            end = start + timedelta(minutes=meeting.duration_minutes)
+            now = self.clock()
+            offered = free_slots(who, meeting, [], now=now, start=start, end=start + _SECOND)
+            if Interval(start, end) not in offered:
+                raise self._not_offered(start, visitor_zone, who, meeting)
+            reference = new_reference()
+            buffer = timedelta(minutes=who.buffer_minutes)
+            inserted = self.store.insert_booking_if_free(
+                {
+                    "reference": reference,
+                    "attempt_id": attempt_id,
+                    "provider": "local",
+                    "analyst": who.slug,
+                    "meeting_type": meeting.id,
+                    "start_utc": iso(start),
+                    "end_utc": iso(end),
+                    "status": "confirmed",
+                    "name": details.name,
+                    "email": details.email,
+                    "notes": details.notes,
+                    "visitor_tz": timezone,
+                    "price": str(meeting.price),
+                    "currency": meeting.currency,
+                },
+                clear_from=start - buffer,
+                clear_to=end + buffer,
                 now=now,
-                source="api",
-                visitor_tz=timezone,
-                analyst=who.slug,
-                meeting_type=meeting.id,
-                provider=who.provider,
+                attempt_id=attempt_id,
+                event_detail={"reference": reference},
             )
-        self.store.update_attempt(
-            attempt_id,
-            now=now,
-            analyst=who.slug,
-            meeting_type=meeting.id,
-            provider="local",
-            slot_start=iso(start),
-            name=details.name,
-            email=details.email,
-            notes=details.notes,
-            visitor_tz=timezone,
-        )
-        self.store.add_event(attempt_id, funnel.DETAILS_SUBMITTED, now=now)
-        offered = free_slots(who, meeting, [], now=now, start=start, end=start + _SECOND)
-        if Interval(start, end) not in offered:
+            if not inserted:
+                raise slot_taken(start, visitor_zone)
+        except BookingError as exc:
             self.store.add_event(
-                attempt_id, funnel.BOOKING_FAILED, now=now, detail={"reason": "not_offered"}
+                attempt_id, funnel.BOOKING_FAILED, now=self.clock(), detail={"reason": exc.code}
             )
-            raise SlotUnavailable(
-                f"{describe_time(start, visitor_zone)} is not a time {who.name} offers "
-                f"for a {meeting.name}. Please pick one of the times shown.",
-                field="startTime",
-            )
-        reference = new_reference()
-        buffer = timedelta(minutes=who.buffer_minutes)
-        inserted = self.store.insert_booking_if_free(
-            {
-                "reference": reference,
-                "attempt_id": attempt_id,
-                "provider": "local",
-                "analyst": who.slug,
-                "meeting_type": meeting.id,
-                "start_utc": iso(start),
-                "end_utc": iso(end),
-                "status": "confirmed",
-                "name": details.name,
-                "email": details.email,
-                "notes": details.notes,
-                "visitor_tz": timezone,
-                "price": str(meeting.price),
-                "currency": meeting.currency,
-            },
-            clear_from=start - buffer,
-            clear_to=end + buffer,
-            now=now,
-            attempt_id=attempt_id,
-            event_detail={"reference": reference},
-        )
-        if not inserted:
-            self.store.add_event(
-                attempt_id, funnel.BOOKING_FAILED, now=now, detail={"reason": "slot_taken"}
-            )
-            raise slot_taken(start, visitor_zone)
+            raise
         return self.booking(reference)
 
     # -- Calendly hand-off ---------------------------------------------------------
     def start_calendly_handoff(
         self,
         *,
-        analyst: str,
+        analyst: str | None,
         meeting_type: str,
         start: datetime,
         name: str,
@@ -386,38 +420,27 @@ class Desk:
         source: str = "web",
     ) -> str:
         """Check the time is still free on Calendly, create a fresh single-use link for this
-        attempt and return it pre-filled. Every outcome is recorded on the attempt."""
-        now = self.clock()
-        if attempt_id is None:
-            attempt_id = new_attempt_id()
-            self.store.create_attempt(
-                attempt_id, now=now, source=source, visitor_tz=timezone, provider="calendly"
-            )
+        attempt and return it pre-filled. Every outcome is recorded on the attempt.
+
+        ``analyst`` may be None when only the event type URI is known (the seed's API).
+        """
+        attempt_id = self._attempt_for(attempt_id, source, timezone)
         try:
             who = self.analyst(analyst) if analyst else self.calendly_analyst_for(meeting_type)
             if who.provider != "calendly":
                 raise NotBookable(f"{who.name} is booked on this site, not through Calendly.")
             meeting = self.meeting_type(who, meeting_type)
-            visitor_zone = zone(timezone)
-            details = check_details(name, email, notes)
-            if start.tzinfo is None:
-                raise InvalidInput(
-                    "The start time needs a UTC offset, e.g. +00:00.", field="startTime"
-                )
-            start = start.astimezone(UTC)
-            self.store.update_attempt(
+            details, start, visitor_zone = self._take_details(
                 attempt_id,
-                now=now,
-                analyst=who.slug,
-                meeting_type=meeting.id,
-                provider="calendly",
-                slot_start=iso(start),
-                name=details.name,
-                email=details.email,
-                notes=details.notes,
-                visitor_tz=timezone,
+                who,
+                meeting,
+                start,
+                name=name,
+                email=email,
+                notes=notes,
+                timezone=timezone,
             )
-            self.store.add_event(attempt_id, funnel.DETAILS_SUBMITTED, now=now)
+            now = self.clock()
             if start <= now:
                 raise SlotUnavailable(
                     f"{describe_time(start, visitor_zone)} has already passed; "
@@ -425,11 +448,7 @@ class Desk:
                     field="startTime",
                 )
             if all(s.start != start for s in self._calendly_slots(meeting, start, start + _SECOND)):
-                raise SlotUnavailable(
-                    f"{describe_time(start, visitor_zone)} is not a time {who.name} offers "
-                    f"for a {meeting.name}. Please pick one of the times shown.",
-                    field="startTime",
-                )
+                raise self._not_offered(start, visitor_zone, who, meeting)
             client = self._calendly()
             offered = {
                 parse_calendly_time(t["start_time"])
