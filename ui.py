@@ -15,21 +15,39 @@ st.logo("static/logo.svg", size="large", link=None)
 
 pages = [
     st.Page(
-        "pages/book.py", title="Book a session", icon=":material/event_available:", default=True
+        "app_pages/book.py", title="Book a session", icon=":material/event_available:", default=True
     ),
     st.Page(
-        "pages/success.py",
+        "app_pages/success.py",
         title="Booking confirmed",
         icon=":material/check_circle:",
         url_path="success",
         visibility="hidden",
     ),
     st.Page(
-        "pages/confirmation.py",
+        "app_pages/confirmation.py",
         title="Waiting for Calendly",
         icon=":material/hourglass_top:",
         url_path="confirmation",
         visibility="hidden",
     ),
 ]
+pages.append(
+    st.Page(
+        "app_pages/owner.py",
+        title="Owner sign-in",
+        icon=":material/lock:",
+        url_path="owner",
+        visibility="hidden",
+    )
+)
+if ui_kit.is_owner(ui_kit.desk()):  # the analytics page exists only for the owner
+    pages.append(
+        st.Page(
+            "app_pages/analytics.py",
+            title="Analytics",
+            icon=":material/insights:",
+            url_path="analytics",
+        )
+    )
 st.navigation(pages, position="top").run()

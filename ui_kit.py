@@ -76,3 +76,19 @@ def redirect(desk: Desk, url: str, attempt_id: str, *, label: str) -> None:
         f"continue to {html.escape(label)}</a>.",
         unsafe_allow_html=True,
     )
+
+
+def is_owner(desk: Desk) -> bool:
+    """Signed in with the owner password this session, or an allowed OIDC account."""
+    if st.session_state.get("is_owner"):
+        return True
+    user = st.user
+    return bool(user.get("is_logged_in")) and desk.is_owner_email(user.get("email"))
+
+
+def oidc_configured() -> bool:
+    """Whether Streamlit's OIDC login is set up (`[auth]` in secrets.toml)."""
+    try:
+        return "auth" in st.secrets
+    except FileNotFoundError:  # StreamlitSecretNotFoundError: no secrets file at all
+        return False

@@ -86,6 +86,12 @@ def _webhooks(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo_data(settings: Settings, args: argparse.Namespace) -> int:
+    written = desk_for(settings).load_demo_data(args.attempts, seed=args.seed)
+    print(f"Wrote {written:,} synthetic attempts (seed {args.seed}) to {settings.db_path}.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="booking", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -104,8 +110,12 @@ def main(argv: list[str] | None = None) -> int:
     actions.add_parser("list", help="list the subscriptions")
     delete = actions.add_parser("delete", help="delete a subscription")
     delete.add_argument("uri", help="the subscription URI that `list` shows")
+    demo = sub.add_parser("demo-data", help="write a realistic synthetic booking history")
+    demo.add_argument("--attempts", type=int, default=5000, help="how many (default 5000)")
+    demo.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     args = parser.parse_args(argv)
     commands = {
+        "demo-data": _demo_data,
         "check": _check,
         "migrate": _migrate,
         "reconcile": _reconcile,

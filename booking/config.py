@@ -79,6 +79,25 @@ class Settings:
         "How often the app reads Calendly's scheduled events to fill in missed webhooks "
         "(0: never; `booking reconcile` runs it by hand).",
     )
+    owner_password: str = _setting(
+        "BOOKING_OWNER_PASSWORD",
+        "",
+        "Password for the owner's analytics page (secret). Empty: only OIDC owners "
+        "(BOOKING_OWNER_EMAILS) can sign in.",
+        secret=True,
+    )
+    owner_emails: str = _setting(
+        "BOOKING_OWNER_EMAILS",
+        "",
+        "Comma-separated emails allowed in as owner through Streamlit's OIDC login "
+        "(`[auth]` in .streamlit/secrets.toml).",
+    )
+    incomplete_after_hours: int = _setting(
+        "BOOKING_INCOMPLETE_AFTER_HOURS",
+        24,
+        "An attempt with a Calendly link (or a payment started) and no booking after this "
+        "many hours counts as incomplete.",
+    )
     calendly_api_url: str = _setting(
         "CALENDLY_API_URL", "https://api.calendly.com", "Base URL of Calendly's API."
     )

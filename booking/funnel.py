@@ -8,6 +8,8 @@ SLOT_CHOSEN = "slot_chosen"
 DETAILS_SUBMITTED = "details_submitted"
 BOOKED = "booked"
 BOOKING_FAILED = "booking_failed"
+PAYMENT_STARTED = "payment_started"
+PAID = "paid"
 LINK_CREATED = "link_created"
 REDIRECTED = "redirected"
 HANDOFF_FAILED = "handoff_failed"
@@ -26,3 +28,30 @@ ORDER = (
     DETAILS_SUBMITTED,
     BOOKED,
 )
+
+# Steps whose first time is kept on the attempt (``attempts.at_<step>``) for analytics.
+TRACKED = (
+    SLOT_CHOSEN,
+    DETAILS_SUBMITTED,
+    PAYMENT_STARTED,
+    PAID,
+    LINK_CREATED,
+    REDIRECTED,
+    BOOKED,
+    CANCELED,
+    RESCHEDULED,
+    NO_SHOW,
+)
+
+# Time from an attempt's start to its booking, in buckets: (label, upper bound in minutes).
+TIME_TO_BOOK = (
+    ("< 5 min", 5),
+    ("5–60 min", 60),
+    ("1–24 h", 1440),
+    ("1–7 days", 10080),
+    ("> 7 days", None),
+)
+
+
+def time_to_book_bucket(minutes: float) -> int:
+    return next(i for i, (_, upper) in enumerate(TIME_TO_BOOK) if upper is None or minutes < upper)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hmac
 import logging
 import secrets
 from collections import Counter
@@ -14,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import requests
 from email_validator import EmailNotValidError, validate_email
 
-from booking import funnel, webhooks
+from booking import analytics, demo, funnel, webhooks
 from booking.cache import TTLCache
 from booking.calendly import (
     WINDOW,
@@ -618,6 +619,7 @@ class Desk:
                     if outcome == "applied":
                         fixed[kind] += 1
                         self.forget_availability(event.get("event_type", ""))
+        self.store.record_reconcile(now=now, fixed=fixed)
         return fixed
 
     def calendly_booking(self, invitee_uuid: str) -> dict | None:
@@ -625,6 +627,67 @@ class Desk:
         if not invitee_uuid or "/" in invitee_uuid:
             return None
         return self.store.booking_by_invitee_suffix(f"/invitees/{invitee_uuid}")
+
+    # -- the owner's side ------------------------------------------------------------
+    def is_owner_password(self, given: str | None) -> bool:
+        """Constant-time check of the owner password; never true when none is set."""
+        expected = self.settings.owner_password
+        return bool(expected) and hmac.compare_digest((given or "").encode(), expected.encode())
+
+    def is_owner_email(self, email: str | None) -> bool:
+        allowed = {e.strip().lower() for e in self.settings.owner_emails.split(",") if e.strip()}
+        return bool(email) and email.strip().lower() in allowed
+
+    def dashboard(self, f: analytics.Filters, tz: ZoneInfo) -> dict:
+        """Everything the analytics page shows, each piece one small SQL aggregate."""
+        db = self.store.db.conn
+        counts = analytics.kpis_with_change(db, f)
+        return {
+            "kpis": counts,
+            "funnel": analytics.funnel_table(
+                dict(zip(counts["step"], counts["count"], strict=True))
+            ),
+            "by_analyst": analytics.breakdown(db, f, "analyst"),
+            "by_meeting_type": analytics.breakdown(db, f, "meeting_type"),
+            "by_provider": analytics.breakdown(db, f, "provider"),
+            "daily": analytics.daily(db, f),
+            "heatmap": analytics.booked_heatmap(db, f, tz),
+            "time_to_book": analytics.time_to_book(db, f),
+            "rates": analytics.booking_rates(db, f),
+            "incomplete": analytics.incomplete(
+                db, f, now=self.clock(), hours=self.settings.incomplete_after_hours
+            ),
+            "webhooks": analytics.webhook_health(db, f),
+        }
+
+    def export_csv(self, f: analytics.Filters, what: str) -> str:
+        return analytics.export_csv(self.store.db.conn, f, what)
+
+    def has_history(self) -> bool:
+        return self.store.db.execute("SELECT 1 FROM attempts LIMIT 1").fetchone() is not None
+
+    def meeting_type_names(self) -> dict[str, str]:
+        """Meeting type id → name across analysts (Calendly's only when reachable)."""
+        names = {}
+        for a in self.catalogue.analysts:
+            try:
+                names.update({m.id: m.name for m in self.meeting_types(a)})
+            except BookingError:
+                continue
+        return names
+
+    def load_demo_data(self, attempts: int, *, seed: int = 1) -> int:
+        """Write a synthetic history of ``attempts`` attempts (see booking.demo)."""
+        offers = []
+        for a in self.catalogue.analysts:
+            try:
+                offers.append((a, list(self.meeting_types(a))))
+            except BookingError:
+                continue
+        offers = [(a, types) for a, types in offers if types]
+        return self.store.import_history(
+            demo.histories(attempts, seed=seed, now=self.clock(), offers=offers)
+        )
 
     def booking(self, reference: str) -> Booking:
         row = self.store.booking((reference or "").strip().upper())

@@ -9,6 +9,7 @@ the slot-occupying statuses, and the overlap re-check plus insert run inside one
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 import threading
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from sqlite_utils import Database, Migrations
 
+from booking import funnel
 from booking.slots import Interval
 
 OCCUPYING = ("confirmed", "held")
@@ -141,6 +143,96 @@ def m002_calendly_webhooks(db: Database) -> None:
     )
 
 
+ROLLUP_DIMS = ("analyst", "meeting_type", "provider")
+ROLLUP_COUNTS = (
+    "attempts",
+    *(f"s_{step}" for step in funnel.TRACKED),
+    *(f"ttb_{i}" for i in range(len(funnel.TIME_TO_BOOK))),
+)
+_ATTEMPT_FACTS = ", ".join(("id", "created_at", *ROLLUP_DIMS, *(f"at_{s}" for s in funnel.TRACKED)))
+
+
+@migrations()
+def m003_funnel_rollup(db: Database) -> None:
+    """Analytics at scale: the first time each attempt reached each tracked step, and a
+    daily roll-up of attempts per (day, analyst, meeting type, provider), kept exact by the
+    store on every write, so the owner's dashboard reads a few thousand rows, not millions."""
+    for step in funnel.TRACKED:
+        db["attempts"].add_column(f"at_{step}", str)
+        db.execute(
+            f"UPDATE attempts SET at_{step} = (SELECT min(at) FROM funnel_events e "  # noqa: S608
+            f"WHERE e.attempt_id = attempts.id AND e.step = ?)",
+            [step],
+        )
+    db["funnel_daily"].create(
+        {"day": str, **dict.fromkeys(ROLLUP_DIMS, str), **dict.fromkeys(ROLLUP_COUNTS, int)},
+        pk=("day", *ROLLUP_DIMS),
+    )
+    totals: dict = {}
+    for row in db.query(f"SELECT {_ATTEMPT_FACTS} FROM attempts"):  # noqa: S608
+        key, vec = _contribution(row)
+        totals[key] = [a + b for a, b in zip(totals.get(key, [0] * len(vec)), vec, strict=True)]
+    for key, vec in totals.items():
+        _roll(db, key, vec, +1)
+    db["bookings"].create_index(
+        [
+            "created_at",
+            "status",
+            "start_utc",
+            *ROLLUP_DIMS,
+            "rescheduled_from",
+            "rescheduled_to",
+            "no_show",
+        ],
+        index_name="bookings_by_created",
+    )
+    db["reconcile_runs"].create({"id": int, "at": str, "fixed": int, "detail": str}, pk="id")
+
+
+def _contribution(row: dict) -> tuple[tuple, list[int]]:
+    """What one attempt adds to the roll-up: its key and its counts."""
+    key = (row["created_at"][:10], *(row.get(d) or "" for d in ROLLUP_DIMS))
+    buckets = [0] * len(funnel.TIME_TO_BOOK)
+    if row.get("at_booked"):
+        minutes = (parse_iso(row["at_booked"]) - parse_iso(row["created_at"])).total_seconds() / 60
+        buckets[funnel.time_to_book_bucket(minutes)] = 1
+    steps = [int(row.get(f"at_{s}") is not None) for s in funnel.TRACKED]
+    return key, [1, *steps, *buckets]
+
+
+def _roll(db: Database, key: tuple, vec: list[int], sign: int) -> None:
+    columns = ", ".join(("day", *ROLLUP_DIMS, *ROLLUP_COUNTS))
+    updates = ", ".join(f"{c} = {c} + excluded.{c}" for c in ROLLUP_COUNTS)
+    db.execute(
+        f"INSERT INTO funnel_daily ({columns}) VALUES ({', '.join('?' * (4 + len(vec)))}) "  # noqa: S608
+        f"ON CONFLICT (day, {', '.join(ROLLUP_DIMS)}) DO UPDATE SET {updates}",
+        [*key, *(sign * v for v in vec)],
+    )
+
+
+def _facts(db: Database, attempt_id: str) -> dict | None:
+    rows = list(db.query(f"SELECT {_ATTEMPT_FACTS} FROM attempts WHERE id = ?", [attempt_id]))  # noqa: S608
+    return rows[0] if rows else None
+
+
+def _reroll(db: Database, before: dict | None, after: dict | None) -> None:
+    """Move an attempt's contribution in the roll-up from its old facts to its new ones."""
+    old = _contribution(before) if before else None
+    new = _contribution(after) if after else None
+    if old != new:
+        if old:
+            _roll(db, *old, -1)
+        if new:
+            _roll(db, *new, +1)
+
+
+def _insert(db: Database, table: str, row: dict) -> None:
+    db.execute(
+        f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",  # noqa: S608
+        list(row.values()),
+    )
+
+
 def finish_delivery(db: Database, delivery_id: int, *, outcome: str, now: datetime) -> None:
     db.execute(
         "UPDATE webhook_deliveries SET outcome = ?, applied_at = ? WHERE id = ?",
@@ -224,10 +316,14 @@ class Store:
                 }
             )
             self._event(db, attempt_id, "started", now, {"source": fields.get("source")})
+            _reroll(db, None, _facts(db, attempt_id))
 
     def update_attempt(self, attempt_id: str, *, now: datetime, **fields) -> None:
         with self.write() as db:
+            before = _facts(db, attempt_id)
             db["attempts"].update(attempt_id, {**fields, "updated_at": iso(now)})
+            if any(k in ROLLUP_DIMS for k in fields):
+                _reroll(db, before, _facts(db, attempt_id))
 
     def add_event(
         self, attempt_id: str, step: str, *, now: datetime, detail: dict | None = None
@@ -237,14 +333,19 @@ class Store:
 
     @staticmethod
     def _event(db: Database, attempt_id: str, step: str, now: datetime, detail) -> None:
-        db["funnel_events"].insert(
-            {
-                "attempt_id": attempt_id,
-                "step": step,
-                "at": iso(now),
-                "detail": json.dumps(detail, sort_keys=True) if detail else None,
-            }
+        db.execute(
+            "INSERT INTO funnel_events (attempt_id, step, at, detail) VALUES (?, ?, ?, ?)",
+            [attempt_id, step, iso(now), json.dumps(detail, sort_keys=True) if detail else None],
         )
+        if step in funnel.TRACKED:  # keep the first time on the attempt, for analytics
+            before = _facts(db, attempt_id)
+            changed = db.execute(
+                f"UPDATE attempts SET at_{step} = ? WHERE id = ? "  # noqa: S608 - a known step
+                f"AND (at_{step} IS NULL OR at_{step} > ?)",
+                [iso(now), attempt_id, iso(now)],
+            ).rowcount
+            if changed:
+                _reroll(db, before, _facts(db, attempt_id))
 
     def attempt(self, attempt_id: str) -> dict | None:
         rows = list(self.db.query("SELECT * FROM attempts WHERE id = ?", [attempt_id]))
@@ -370,6 +471,44 @@ class Store:
             )
         )
         return rows[0] if rows else None
+
+    def import_history(self, histories, *, chunk: int = 20_000) -> int:
+        """Write many attempts with their events and bookings (demo data, benchmarks),
+        keeping the same first-time-per-step columns the live path keeps; returns the count.
+        Commits every ``chunk`` attempts so the write-ahead log stays small."""
+        count = 0
+        histories = iter(histories)
+        while batch := list(itertools.islice(histories, chunk)):
+            with self.write() as db:
+                totals: dict = {}
+                for h in batch:
+                    attempt = dict(h.attempt)
+                    for step, at, _ in h.events:
+                        if step in funnel.TRACKED:
+                            attempt.setdefault(f"at_{step}", at)
+                    _insert(db, "attempts", attempt)
+                    key, vec = _contribution(attempt)
+                    totals[key] = [
+                        a + b for a, b in zip(totals.get(key, [0] * len(vec)), vec, strict=True)
+                    ]
+                    db.conn.executemany(
+                        "INSERT INTO funnel_events (attempt_id, step, at, detail) "
+                        "VALUES (?, ?, ?, ?)",
+                        [(attempt["id"], *event) for event in h.events],
+                    )
+                    if h.booking:
+                        _insert(db, "bookings", h.booking)
+                for key, vec in totals.items():
+                    _roll(db, key, vec, +1)
+            count += len(batch)
+        return count
+
+    def record_reconcile(self, *, now: datetime, fixed: dict) -> None:
+        with self.write() as db:
+            db.execute(
+                "INSERT INTO reconcile_runs (at, fixed, detail) VALUES (?, ?, ?)",
+                [iso(now), sum(fixed.values()), json.dumps(fixed, sort_keys=True)],
+            )
 
     def booking(self, reference: str) -> dict | None:
         rows = list(self.db.query("SELECT * FROM bookings WHERE reference = ?", [reference]))

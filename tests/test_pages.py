@@ -144,13 +144,13 @@ def test_the_success_page_reloads_from_its_reference(env):
 
     fresh = AppTest.from_file(UI, default_timeout=30)
     fresh.query_params["ref"] = ref
-    fresh.run().switch_page("pages/success.py").run()
+    fresh.run().switch_page("app_pages/success.py").run()
     assert fresh.title[0].value == "You're booked"
     assert ref in "".join(m.value for m in fresh.markdown)
 
     wrong = AppTest.from_file(UI, default_timeout=30)
     wrong.query_params["ref"] = "BD-NOPE-NOPE-NOPE"
-    wrong.run().switch_page("pages/success.py").run()
+    wrong.run().switch_page("app_pages/success.py").run()
     assert wrong.title[0].value == "Booking not found"
     assert not wrong.exception
 
@@ -209,7 +209,7 @@ def test_the_confirmation_page_shows_calendlys_details_as_unconfirmed(env):
         "utm_content": attempt,
     }.items():
         at.query_params[key] = value
-    at.run().switch_page("pages/confirmation.py").run()
+    at.run().switch_page("app_pages/confirmation.py").run()
     assert not at.exception
     assert "Waiting for Calendly's confirmation" in at.info[0].value
     text = "\n".join(m.value for m in at.markdown)
@@ -236,7 +236,7 @@ def test_the_confirmation_page_turns_confirmed_when_the_webhook_has_landed(env):
     at = AppTest.from_file(UI, default_timeout=30)
     at.query_params["invitee_uuid"] = booked["invitee"]["uuid"]
     at.query_params["event_start_time"] = slot.start.isoformat()
-    at.run().switch_page("pages/confirmation.py").run()
+    at.run().switch_page("app_pages/confirmation.py").run()
     assert "Waiting for Calendly's confirmation" in at.info[0].value
     body = env.store.db.execute("SELECT body FROM sandbox_deliveries").fetchone()[0].encode()
     status, _ = env.receive_webhook(

@@ -40,7 +40,7 @@ def test_importing_booking_never_loads_streamlit():
     assert out.stdout.strip() == "False"
 
 
-@pytest.mark.parametrize("page", sorted((ROOT / "pages").glob("*.py")), ids=lambda p: p.name)
+@pytest.mark.parametrize("page", sorted((ROOT / "app_pages").glob("*.py")), ids=lambda p: p.name)
 def test_pages_hold_no_sql_http_or_clock(page):
     """Pages stay thin: no sqlite, HTTP clients or reading the clock."""
     tree = ast.parse(page.read_text())
@@ -141,3 +141,10 @@ def test_the_code_is_ruff_clean():
             [sys.executable, "-m", "ruff", *args], cwd=ROOT, capture_output=True, text=True
         )
         assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_there_is_no_pages_folder_beside_the_entry_script():
+    """Streamlit serves a `pages/` folder by URL on its own, outside st.navigation; that would
+    let anyone open the owner's page directly, so the screens live in app_pages/."""
+    assert not (ROOT / "pages").exists()
+    assert (ROOT / "app_pages" / "analytics.py").exists()

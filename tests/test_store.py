@@ -32,7 +32,11 @@ def test_migrations_create_the_tables_in_wal_mode(tmp_path):
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store.db.execute("PRAGMA busy_timeout").fetchone()[0] == 10_000
     applied = [r["name"] for r in store.db.query("SELECT name FROM _sqlite_migrations")]
-    assert applied == ["m001_attempts_funnel_bookings", "m002_calendly_webhooks"]
+    assert applied == [
+        "m001_attempts_funnel_bookings",
+        "m002_calendly_webhooks",
+        "m003_funnel_rollup",
+    ]
 
 
 def test_reopening_keeps_data_and_applies_nothing_twice(tmp_path):

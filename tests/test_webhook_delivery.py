@@ -188,3 +188,17 @@ def test_the_webhook_cli_registers_lists_and_deletes(tmp_path, monkeypatch, caps
     assert main(["webhooks", "delete", uri]) == 0
     main(["webhooks", "list"])
     assert "https://example.org" not in capsys.readouterr().out
+
+
+def test_demo_data_cli_writes_a_history(tmp_path, monkeypatch, capsys):
+    """`booking demo-data --attempts N --seed S` writes N attempts and says so."""
+    from booking.cli import main
+
+    monkeypatch.setenv("BOOKING_DB_PATH", str(tmp_path / "demo.db"))
+    monkeypatch.setenv("BOOKING_CATALOGUE", str(ROOT / "data/analysts.toml"))
+    assert main(["demo-data", "--attempts", "300", "--seed", "4"]) == 0
+    assert "Wrote 300 synthetic attempts (seed 4)" in capsys.readouterr().out
+    desk = build_desk(
+        Settings(db_path=str(tmp_path / "demo.db"), catalogue_path=str(ROOT / "data/analysts.toml"))
+    )
+    assert desk.store.db["attempts"].count == 300

@@ -16,6 +16,7 @@ from tests.servers import free_port
 
 ROOT = Path(__file__).parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+OWNER_PASSWORD = "e2e owner pass"
 
 
 def pytest_collection_modifyitems(items):
@@ -58,7 +59,12 @@ def app_server(tmp_path_factory):
     port = free_port()
     db = tmp_path_factory.mktemp("e2e") / "booking.db"
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "BOOKING_DB_PATH": str(db), "BOOKING_PUBLIC_URL": url}
+    env = {
+        **os.environ,
+        "BOOKING_DB_PATH": str(db),
+        "BOOKING_PUBLIC_URL": url,
+        "BOOKING_OWNER_PASSWORD": OWNER_PASSWORD,
+    }
     env.pop("CALENDLY_TOKEN", None)
     log = (tmp_path_factory.getbasetemp() / "streamlit.log").open("w")
     proc = subprocess.Popen(

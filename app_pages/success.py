@@ -13,7 +13,7 @@ try:
 except BookingError as exc:
     st.title("Booking not found")
     st.error(str(exc), icon=":material/search_off:")
-    st.page_link("pages/book.py", label="Book a session", icon=":material/event_available:")
+    st.page_link("app_pages/book.py", label="Book a session", icon=":material/event_available:")
     st.stop()
 
 tz = ui_kit.visitor_zone(booking.visitor_tz)
@@ -42,4 +42,4 @@ st.download_button(
     type="primary",
 )
 st.caption("Keep your reference: quote it if you need to change or cancel the session.")
-st.page_link("pages/book.py", label="Book another session", icon=":material/arrow_back:")
+st.page_link("app_pages/book.py", label="Book another session", icon=":material/arrow_back:")

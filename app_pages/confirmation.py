@@ -21,7 +21,7 @@ if not details.get("event_start_time"):
         "If you booked, Calendly's confirmation email has everything you need.",
         icon=":material/help:",
     )
-    st.page_link("pages/book.py", label="Book a session", icon=":material/event_available:")
+    st.page_link("app_pages/book.py", label="Book a session", icon=":material/event_available:")
     st.stop()
 
 S = st.session_state
@@ -86,4 +86,4 @@ with st.container(border=True):
         )
 ui_kit.timezone_picker()
 st.caption("Need to change it? Use the reschedule or cancel links in Calendly's email.")
-st.page_link("pages/book.py", label="Book another session", icon=":material/arrow_back:")
+st.page_link("app_pages/book.py", label="Book another session", icon=":material/arrow_back:")

@@ -270,4 +270,4 @@ if submitted:
             S["reset_journey"] = True
         else:
             S["reset_journey"] = True
-            st.switch_page("pages/success.py", query_params={"ref": booking.reference})
+            st.switch_page("app_pages/success.py", query_params={"ref": booking.reference})

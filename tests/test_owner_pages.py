@@ -1,0 +1,92 @@
+"""The owner's pages through AppTest: the sign-in gate and the dashboard itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import ui_charts
+from booking.config import Settings
+from booking.services import build_desk
+
+UI = str(Path(__file__).parents[1] / "ui.py")
+
+
+@pytest.fixture
+def owner_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("BOOKING_DB_PATH", str(tmp_path / "owner.db"))
+    monkeypatch.setenv("BOOKING_OWNER_PASSWORD", "correct horse")
+    return build_desk(Settings.from_env())
+
+
+def test_the_analytics_page_does_not_exist_before_sign_in(owner_env):
+    """A visitor has no Analytics page: switching to it fails, the sign-in page asks."""
+    at = AppTest.from_file(UI, default_timeout=30).run()
+    with pytest.raises(ValueError, match="Could not find"):
+        at.switch_page("app_pages/analytics.py")
+    at.switch_page("app_pages/owner.py").run()
+    assert at.title[0].value == "Owner sign-in"
+
+
+def test_a_wrong_password_is_refused_and_the_right_one_opens_analytics(owner_env):
+    """Wrong: an error and still no page. Right: the dashboard, offering demo data."""
+    at = AppTest.from_file(UI, default_timeout=30).run()
+    at.switch_page("app_pages/owner.py").run()
+    at.text_input[0].input("wrong horse")
+    at.form_submit_button[0].click().run()
+    assert "not right" in at.error[0].value
+    assert "is_owner" not in at.session_state
+    at.text_input[0].input("correct horse")
+    at.form_submit_button[0].click().run()
+    assert at.session_state["is_owner"] is True
+    at.switch_page("app_pages/analytics.py").run()
+    assert at.title[0].value == "Bookings funnel"
+    assert at.button[0].label.startswith("Load demo data")
+
+
+def test_without_a_password_the_sign_in_page_explains_how_to_set_one(tmp_path, monkeypatch):
+    """No password configured: the page says which setting to use; nobody can get in."""
+    monkeypatch.setenv("BOOKING_DB_PATH", str(tmp_path / "x.db"))
+    monkeypatch.delenv("BOOKING_OWNER_PASSWORD", raising=False)
+    at = AppTest.from_file(UI, default_timeout=30).run()
+    at.switch_page("app_pages/owner.py").run()
+    assert "BOOKING_OWNER_PASSWORD" in at.info[0].value
+    assert not at.text_input
+
+
+def test_the_dashboard_renders_every_section_and_filters(owner_env):
+    """With history, the page shows KPIs, charts and tables; a filter changes the numbers."""
+    owner_env.load_demo_data(800, seed=3)
+    at = AppTest.from_file(UI, default_timeout=60)
+    at.session_state["is_owner"] = True
+    at.run().switch_page("app_pages/analytics.py").run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert {"Attempts", "Booked", "Canceled", "Cancellation rate", "Deliveries"} <= set(metrics)
+    everyone = metrics["Attempts"]
+    at.segmented_control(key="provider").set_value("local").run()
+    assert {m.label: m.value for m in at.metric}["Attempts"] != everyone
+    at.button(key="prepare_attempts").click().run()
+    assert at.get("download_button")[0].proto.label == "Download attempts.csv"
+    at.button(key="prepare_bookings").click().run()
+    assert len(at.get("download_button")) == 2
+
+
+def test_chart_specs_encode_the_funnel_order_and_labels():
+    """The funnel chart keeps the step order and labels each bar with % and drop-off."""
+    import pandas as pd
+
+    funnel = pd.DataFrame(
+        {
+            "step": ["Attempts", "Booked"],
+            "count": [10, 4],
+            "pct_of_start": [1.0, 0.4],
+            "dropoff": [0.0, 0.6],
+        }
+    )
+    spec = ui_charts.funnel_chart(funnel).to_dict()
+    assert spec["layer"][0]["encoding"]["y"]["sort"] == ["Attempts", "Booked"]
+    labels = [row["label"] for row in spec["datasets"][next(iter(spec["datasets"]))]]
+    assert labels == ["10 · 100% of start", "4 · 40% of start · −60%"]
