@@ -9,9 +9,14 @@ from datetime import datetime
 import streamlit as st
 
 import ui_kit
+from booking.calendly import redirect_details
 
 desk = ui_kit.desk()
-details = desk.calendly_return(st.query_params.to_dict())
+S = st.session_state
+details = redirect_details(st.query_params.to_dict())
+if not S.get("return_noted"):  # once per visit, not on every rerun
+    desk.note_return(details)
+    S["return_noted"] = True
 tz = ui_kit.visitor_zone(desk.settings.default_timezone)
 
 st.title("Almost done")
@@ -24,7 +29,6 @@ if not details.get("event_start_time"):
     st.page_link("app_pages/book.py", label="Book a session", icon=":material/event_available:")
     st.stop()
 
-S = st.session_state
 POLL_SECONDS, MAX_POLLS = 2, 90  # stop asking after three minutes
 
 

@@ -23,7 +23,6 @@ from booking.calendly import (
     is_calendly_host,
     parse_calendly_time,
     prefill_url,
-    redirect_details,
     same_origin,
 )
 from booking.calendly_sandbox import CalendlySandbox
@@ -503,13 +502,11 @@ class Desk:
             field="eventTypeUri",
         )
 
-    def calendly_return(self, params: dict) -> dict[str, str]:
-        """Read Calendly's way-back query (untrusted) and note the return on the attempt."""
-        details = redirect_details(params)
+    def note_return(self, details: dict[str, str]) -> None:
+        """Record that a visitor came back from Calendly (their attempt is in utm_content)."""
         attempt_id = details.get("utm_content", "")
         if attempt_id.startswith("att_") and self.store.attempt(attempt_id):
             self.store.add_event(attempt_id, funnel.RETURNED, now=self.clock())
-        return details
 
     # -- Calendly webhooks and reconciliation ------------------------------------------
     def webhook_keys(self) -> list[str]:

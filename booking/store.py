@@ -436,7 +436,9 @@ class Store:
         payload_uri: str | None,
         source: str = "calendly",
     ) -> int:
-        """Keep a delivery as received (before it is applied); returns its id."""
+        """Keep a delivery as received (before it is applied); returns its id. Bodies that
+        failed verification are kept only up to 16 KiB, so forgeries cannot fill the disk."""
+        kept = body if verified else body[: 16 * 1024]
         with self.write() as db:  # plain SQL: this is the webhook hot path
             return db.execute(
                 "INSERT INTO webhook_deliveries (received_at, source, event, payload_uri, "
@@ -448,7 +450,7 @@ class Store:
                     payload_uri,
                     int(verified),
                     rejection,
-                    body.decode("utf-8", errors="replace"),
+                    kept.decode("utf-8", errors="replace"),
                     len(body),
                 ],
             ).lastrowid

@@ -365,3 +365,12 @@ def test_shuffled_duplicated_deliveries_equal_the_ground_truth(client, desk, clo
     assert {r["invitee_uri"]: r["status"] for r in bookings(desk)} == truth
     applied = desk.store.db.execute("SELECT count(*) FROM webhook_applied").fetchone()[0]
     assert applied == len(bodies)
+
+
+def test_a_forged_body_is_kept_only_in_part(client, desk, clock):
+    """Unverified deliveries keep their first 16 KiB and their real size, nothing more."""
+    body = {"event": "invitee.created", "payload": {"padding": "x" * 100_000}}
+    assert post(client, clock, body, key="forged").status_code == 401
+    kept, size = desk.store.db.execute(
+        "SELECT length(body), body_bytes FROM webhook_deliveries").fetchone()
+    assert kept == 16 * 1024 and size > 100_000
