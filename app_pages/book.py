@@ -89,7 +89,9 @@ for column, analyst in zip(st.columns(len(analysts)), analysts, strict=True):
             sandbox = " (sandbox)" if desk.settings.calendly_mode == "sandbox" else ""
             st.caption(f":material/calendar_month: booked via Calendly{sandbox}")
         else:
-            prices = sorted({m.price_label for m in analyst.meeting_types})
+            prices = dict.fromkeys(  # cheapest first, each price once
+                m.price_label for m in sorted(analyst.meeting_types, key=lambda m: m.price)
+            )
             st.caption(f":material/schedule: {', '.join(prices)} · {analyst.zone.key}")
         chosen = S.get("analyst") == analyst.slug
         st.button(

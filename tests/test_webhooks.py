@@ -372,5 +372,6 @@ def test_a_forged_body_is_kept_only_in_part(client, desk, clock):
     body = {"event": "invitee.created", "payload": {"padding": "x" * 100_000}}
     assert post(client, clock, body, key="forged").status_code == 401
     kept, size = desk.store.db.execute(
-        "SELECT length(body), body_bytes FROM webhook_deliveries").fetchone()
+        "SELECT length(body), body_bytes FROM webhook_deliveries"
+    ).fetchone()
     assert kept == 16 * 1024 and size > 100_000
