@@ -186,6 +186,9 @@ def m003_funnel_rollup(db: Database) -> None:
         ],
         index_name="bookings_by_created",
     )
+    db["webhook_deliveries"].create_index(
+        ["received_at", "verified", "outcome"], index_name="webhook_deliveries_health"
+    )
     db["reconcile_runs"].create({"id": int, "at": str, "fixed": int, "detail": str}, pk="id")
 
 
