@@ -144,7 +144,7 @@ tz = ui_kit.visitor_zone(desk.settings.default_timezone)
 ui_kit.timezone_picker()
 try:
     with st.spinner("Finding free times…"):
-        days = desk.open_days(analyst.slug, meeting.id, tz)
+        days = desk.open_days(analyst.slug, meeting.id, tz, later=bool(S.get("all_days")))
 except BookingError as exc:
     st.error(str(exc), icon=":material/cloud_off:")
     st.stop()
@@ -173,7 +173,7 @@ st.pills(
     format_func=lambda d: f"{date.fromisoformat(d):%a %-d %b}",
     help="Only dates with at least one free time are listed.",
 )
-if len(visible) < len(day_keys):
+if len(visible) < len(day_keys) or (via_calendly and not S.get("all_days")):
     st.button(
         "Show later dates",
         on_click=S.update,

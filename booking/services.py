@@ -226,12 +226,18 @@ class Desk:
         return free_slots(analyst, meeting, busy, now=now, start=start, end=end)
 
     def _calendly_slots(
-        self, meeting: MeetingType, start: datetime, end: datetime | None
+        self,
+        meeting: MeetingType,
+        start: datetime,
+        end: datetime | None,
+        *,
+        days: int = WINDOW.days,
     ) -> list[Interval]:
         """Calendly's free times in [start, end), shared by all visitors for one TTL.
 
-        The month ahead comes from one call and serves every request that ends inside it
-        (``end=None``: as far as that month reaches); longer ranges are cached by bounds.
+        The next ``days`` days come from one shared load (one call per 31 days) and serve
+        every request that ends inside them (``end=None``: as far as they reach); other
+        ranges are cached by their bounds.
         """
         client = self._calendly()
         length = timedelta(minutes=meeting.duration_minutes)
@@ -243,7 +249,7 @@ class Desk:
 
         now = self.clock()
         reach, slots = self.availability_cache.get(
-            ("month", meeting.id), lambda: load(now, now + WINDOW)
+            ("ahead", meeting.id, days), lambda: load(now, now + timedelta(days=days))
         )
         end = reach if end is None else end
         if end > reach:
@@ -268,16 +274,20 @@ class Desk:
         end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=tz)
         return self.slots(slug, meeting_id, start, end)
 
-    def open_days(self, slug: str, meeting_id: str, tz: ZoneInfo) -> dict[date, list[Interval]]:
+    def open_days(
+        self, slug: str, meeting_id: str, tz: ZoneInfo, *, later: bool = False
+    ) -> dict[date, list[Interval]]:
         """Every visitor-local date ahead with a free slot, with its slots.
 
-        Local analysts: up to their horizon. Calendly analysts: the month ahead (one call).
+        Local analysts: up to their horizon. Calendly analysts: the month ahead (one call),
+        or with ``later`` up to their horizon (one call per further 31 days).
         """
         analyst = self.analyst(slug)
         now = self.clock()
         if analyst.provider == "calendly":
             meeting = self.meeting_type(analyst, meeting_id)
-            return group_by_day(self._calendly_slots(meeting, now, None), tz)
+            days = max(analyst.horizon_days, WINDOW.days) if later else WINDOW.days
+            return group_by_day(self._calendly_slots(meeting, now, None, days=days), tz)
         return group_by_day(
             self.slots(slug, meeting_id, now, now + timedelta(days=analyst.horizon_days)), tz
         )

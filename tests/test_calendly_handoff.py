@@ -290,3 +290,15 @@ def test_availability_route_serves_calendly_times(api, sandbox_desk):
     listing = api.get("/api/analysts").json()["analysts"]
     assassin = next(a for a in listing if a["slug"] == "assassin")
     assert QUICK in [m["id"] for m in assassin["meetingTypes"]] and assassin["bookable"]
+
+
+def test_later_dates_reach_the_analysts_horizon_in_one_shared_load(sandbox_desk, clock):
+    """The month ahead by default; 'later' reaches 60 days in two calls, then from cache."""
+    month = sandbox_desk.open_days("assassin", QUICK, LONDON)
+    before = sandbox_desk.sandbox.calls["event_type_available_times"]
+    later = sandbox_desk.open_days("assassin", QUICK, LONDON, later=True)
+    assert max(later) > clock().date() + timedelta(days=40) >= max(month)
+    assert set(month) <= set(later)
+    assert sandbox_desk.sandbox.calls["event_type_available_times"] - before == 2
+    sandbox_desk.open_days("assassin", QUICK, LONDON, later=True)
+    assert sandbox_desk.sandbox.calls["event_type_available_times"] - before == 2
