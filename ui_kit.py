@@ -68,9 +68,8 @@ def redirect(desk: Desk, url: str, attempt_id: str, *, label: str) -> None:
         return
     desk.record(attempt_id, funnel.REDIRECTED)
     st.info(f"Taking you to {label}…", icon=":material/open_in_new:")
-    st.html(
-        f"<script>window.location.assign({json.dumps(url)});</script>", unsafe_allow_javascript=True
-    )
+    target = json.dumps(url).replace("<", "\\u003c")  # a JS string that cannot end the tag
+    st.html(f"<script>window.location.assign({target});</script>", unsafe_allow_javascript=True)
     st.markdown(
         f'If nothing happens, <a href="{html.escape(url, quote=True)}" target="_self">'
         f"continue to {html.escape(label)}</a>.",

@@ -31,11 +31,12 @@ def open_app(tz: str = "Europe/London") -> AppTest:
 
 
 def pick(at: AppTest, desk, analyst="maya-chen", meeting="intro", tz="Europe/London") -> AppTest:
-    """Choose analyst and meeting type, then the first date with two free times, and its first."""
+    """Choose analyst and meeting type, then the first date with four free times (so one
+    taken with its buffer leaves others), and its first time."""
     at.button(key=f"choose_{analyst}").click().run()
     at.radio(key="meeting").set_value(meeting).run()
     days = desk.open_days(analyst, meeting, ZoneInfo(tz)).items()
-    day, slots = next((d, s) for d, s in days if len(s) >= 2)
+    day, slots = next((d, s) for d, s in days if len(s) >= 4)
     at.pills(key="day").set_value(day.isoformat()).run()
     at.pills(key="slot").set_value(slots[0].start.isoformat()).run()
     return at
