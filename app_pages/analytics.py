@@ -78,7 +78,11 @@ for chunk in (kpis.iloc[:5], kpis.iloc[5:]):
             row.label,
             f"{row.count:,}",
             delta,
-            delta_color="inverse" if row.step in ("canceled", "no_show") else "normal",
+            delta_color="off"
+            if row.change == 0
+            else "inverse"
+            if row.step in ("canceled", "no_show")
+            else "normal",
         )
 
 st.subheader("Funnel")
