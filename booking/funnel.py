@@ -10,6 +10,7 @@ BOOKED = "booked"
 BOOKING_FAILED = "booking_failed"
 PAYMENT_STARTED = "payment_started"
 PAID = "paid"
+PAYMENT_ABANDONED = "payment_abandoned"
 LINK_CREATED = "link_created"
 REDIRECTED = "redirected"
 HANDOFF_FAILED = "handoff_failed"
@@ -18,6 +19,9 @@ RESCHEDULED = "rescheduled"
 CANCELED = "canceled"
 NO_SHOW = "no_show"
 NO_SHOW_REMOVED = "no_show_removed"
+FOLLOWUP_SENT = "followup_sent"
+FOLLOWUPS_STOPPED = "followups_stopped"
+REFUND_DUE = "refund_due"
 
 ORDER = (
     STARTED,
@@ -41,6 +45,7 @@ TRACKED = (
     CANCELED,
     RESCHEDULED,
     NO_SHOW,
+    FOLLOWUP_SENT,
 )
 
 # Time from an attempt's start to its booking, in buckets: (label, upper bound in minutes).

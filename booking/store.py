@@ -192,6 +192,68 @@ def m003_funnel_rollup(db: Database) -> None:
     db["reconcile_runs"].create({"id": int, "at": str, "fixed": int, "detail": str}, pk="id")
 
 
+@migrations()
+def m004_payments_mail_followups(db: Database) -> None:
+    """Checkout sessions, the email outbox, and what follow-ups need on an attempt."""
+    for step in funnel.TRACKED:  # steps tracked since m003 ran on this database
+        if f"at_{step}" not in db["attempts"].columns_dict:
+            db["attempts"].add_column(f"at_{step}", str)
+        if f"s_{step}" not in db["funnel_daily"].columns_dict:
+            db["funnel_daily"].add_column(f"s_{step}", int, not_null_default=0)
+    db["attempts"].create_index(["at_followup_sent"], index_name="attempts_followed_up")
+    for column, kind in (
+        ("handoff_url", str),
+        ("followups_sent", int),
+        ("last_followup_at", str),
+        ("followups_stopped", int),
+    ):
+        db["attempts"].add_column(column, kind)
+    db["payments"].create(
+        {
+            "id": str,
+            "attempt_id": str,
+            "provider": str,
+            "amount": str,
+            "currency": str,
+            "description": str,
+            "status": str,  # open → paid | abandoned; paid → refund_due
+            "url": str,
+            "hold_ref": str,
+            "created_at": str,
+            "updated_at": str,
+            "paid_at": str,
+        },
+        pk="id",
+        not_null={"attempt_id", "provider", "amount", "currency", "status", "created_at"},
+        foreign_keys=[("attempt_id", "attempts", "id")],
+    )
+    db["payments"].create_index(["attempt_id"])
+    db["payments"].create_index(["status", "created_at"])
+    db["outbox"].create(
+        {
+            "id": int,
+            "key": str,  # what the mail is about, e.g. 'confirmation:BD-…'; sent once
+            "kind": str,
+            "attempt_id": str,
+            "booking_ref": str,
+            "to_addr": str,
+            "subject": str,
+            "message": str,  # the whole RFC 5322 message, as sent
+            "status": str,  # queued → sent | kept (no SMTP: the owner reads it) | failed
+            "tries": int,
+            "next_try_at": str,
+            "last_error": str,
+            "created_at": str,
+            "sent_at": str,
+        },
+        pk="id",
+        not_null={"key", "kind", "to_addr", "subject", "message", "status", "created_at"},
+        defaults={"tries": 0},
+    )
+    db["outbox"].create_index(["key"], unique=True)
+    db["outbox"].create_index(["status", "next_try_at"])
+
+
 def _contribution(row: dict) -> tuple[tuple, list[int]]:
     """What one attempt adds to the roll-up: its key and its counts."""
     key = (row["created_at"][:10], *(row.get(d) or "" for d in ROLLUP_DIMS))

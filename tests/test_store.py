@@ -28,7 +28,9 @@ def row(ref: str, start=START, minutes=30, status="confirmed", **kw) -> dict:
 def test_migrations_create_the_tables_in_wal_mode(tmp_path):
     """A new file gets every table, WAL journaling and the recorded migration."""
     store = Store(tmp_path / "sub" / "b.db")
-    assert {"attempts", "funnel_events", "bookings"} <= set(store.db.table_names())
+    assert {"attempts", "funnel_events", "bookings", "payments", "outbox"} <= set(
+        store.db.table_names()
+    )
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store.db.execute("PRAGMA busy_timeout").fetchone()[0] == 10_000
     applied = [r["name"] for r in store.db.query("SELECT name FROM _sqlite_migrations")]
@@ -36,6 +38,7 @@ def test_migrations_create_the_tables_in_wal_mode(tmp_path):
         "m001_attempts_funnel_bookings",
         "m002_calendly_webhooks",
         "m003_funnel_rollup",
+        "m004_payments_mail_followups",
     ]
 
 
