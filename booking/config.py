@@ -106,6 +106,64 @@ class Settings:
         60,
         "How long Calendly availability is shared between visitors before it is asked again.",
     )
+    hold_minutes: int = _setting(
+        "BOOKING_HOLD_MINUTES",
+        10,
+        "How long a local slot is held for a visitor who is paying; an abandoned payment "
+        "releases it then.",
+    )
+    stripe_secret_key: str = _setting(
+        "STRIPE_SECRET_KEY",
+        "",
+        "Stripe secret key: priced sessions are paid through Stripe Checkout. Empty: the "
+        "built-in sandbox checkout page.",
+        secret=True,
+    )
+    stripe_webhook_secret: str = _setting(
+        "STRIPE_WEBHOOK_SECRET",
+        "",
+        "Signing secret (`whsec_…`) of the Stripe webhook endpoint `/api/stripe/webhook`.",
+        secret=True,
+    )
+    stripe_api_url: str = _setting(
+        "STRIPE_API_URL", "https://api.stripe.com", "Base URL of Stripe's API."
+    )
+    smtp_host: str = _setting(
+        "BOOKING_SMTP_HOST",
+        "",
+        "SMTP server for emails. Empty: emails are kept in the outbox on the owner page.",
+    )
+    smtp_port: int = _setting("BOOKING_SMTP_PORT", 587, "SMTP port.")
+    smtp_security: str = _setting(
+        "BOOKING_SMTP_SECURITY", "starttls", "`starttls`, `ssl` or `none`."
+    )
+    smtp_username: str = _setting("BOOKING_SMTP_USERNAME", "", "SMTP user name, if any.")
+    smtp_password: str = _setting(
+        "BOOKING_SMTP_PASSWORD", "", "SMTP password, if any.", secret=True
+    )
+    mail_from: str = _setting(
+        "BOOKING_MAIL_FROM", "bookings@localhost", "Sender address of the desk's emails."
+    )
+    calendly_confirmations: int = _setting(
+        "BOOKING_CALENDLY_CONFIRMATIONS",
+        0,
+        "1: also send our own branded confirmation for Calendly bookings (Calendly sends its own).",
+    )
+    followup_max: int = _setting(
+        "BOOKING_FOLLOWUP_MAX",
+        2,
+        "Follow-up emails at most per incomplete attempt (0: none), the first "
+        "BOOKING_INCOMPLETE_AFTER_HOURS after it stalled.",
+    )
+    followup_spacing_hours: int = _setting(
+        "BOOKING_FOLLOWUP_SPACING_HOURS", 48, "Hours between two follow-ups of one attempt."
+    )
+    followup_minutes: int = _setting(
+        "BOOKING_FOLLOWUP_RUN_MINUTES",
+        15,
+        "How often the app looks for incomplete attempts to follow up (0: never; "
+        "`booking followups run` does it from cron).",
+    )
     sandbox_latency_ms: int = _setting(
         "CALENDLY_SANDBOX_LATENCY_MS",
         0,
@@ -133,7 +191,19 @@ class Settings:
         settings.validate()
         return settings
 
+    @property
+    def payments_mode(self) -> str:
+        return "stripe" if self.stripe_secret_key else "sandbox"
+
+    @property
+    def mail_mode(self) -> str:
+        return "smtp" if self.smtp_host else "outbox"
+
     def validate(self) -> None:
+        if self.smtp_security not in ("starttls", "ssl", "none"):
+            raise ConfigError(
+                f"BOOKING_SMTP_SECURITY={self.smtp_security!r} should be starttls, ssl or none."
+            )
         try:
             ZoneInfo(self.default_timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:

@@ -7,11 +7,12 @@
     ├── NotBookable               the analyst cannot be booked through this path (yet)
     ├── SlotUnavailable           the time is taken, past, or outside working hours
     │   └── SlotTaken             someone else took it a moment ago
-    └── CalendlyError             talking to Calendly failed (detail goes to the log)
-        ├── CalendlyUnavailable   timeouts, connection failures, 5xx, unreadable answers
-        ├── CalendlyRateLimited   429: too many requests for now
-        ├── CalendlyAuthError     401/403: the desk's Calendly token needs attention
-        └── CalendlyRejected      4xx: Calendly refused what we asked (e.g. 404)
+    ├── CalendlyError             talking to Calendly failed (detail goes to the log)
+    │   ├── CalendlyUnavailable   timeouts, connection failures, 5xx, unreadable answers
+    │   ├── CalendlyRateLimited   429: too many requests for now
+    │   ├── CalendlyAuthError     401/403: the desk's Calendly token needs attention
+    │   └── CalendlyRejected      4xx: Calendly refused what we asked (e.g. 404)
+    └── PaymentError              the payment provider failed or refused (detail to the log)
 
 Pages show ``str(exc)``; the HTTP API maps ``code`` and ``status`` onto its JSON errors.
 """
@@ -87,3 +88,8 @@ class CalendlyRejected(CalendlyError):
     def __init__(self, message: str, *, http_status: int | None = None, **kw) -> None:
         super().__init__(message, **kw)
         self.http_status = http_status
+
+
+class PaymentError(BookingError):
+    code = "payment_error"
+    status = 502
