@@ -1,0 +1,427 @@
+"""Emails: branded renderers, an outbox in SQLite, and an SMTP transport.
+
+A renderer turns plain values into a ``Mail``; ``enqueue`` stores it once per key as a whole
+RFC 5322 message; ``deliver_due`` sends what is due through a transport you pass in (none:
+the mail is *kept* for the owner to read on the outbox page). Failed sends back off and are
+retried, then given up. Sending is claimed row by row with a compare-and-set update, so two
+deliverers running at once never send one mail twice.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import html
+import logging
+import smtplib
+import ssl
+from collections import Counter
+from dataclasses import KW_ONLY, dataclass, field
+from datetime import datetime, timedelta
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from booking.ics import booking_ics
+from booking.store import Store, iso
+
+log = logging.getLogger(__name__)
+
+BACKOFF_MINUTES = (1, 5, 30, 120, 600)
+LEASE = timedelta(minutes=10)  # a claimed mail is retried after this if its sender died
+
+
+@dataclass(frozen=True)
+class Mail:
+    """One email, before it is queued: what it is about (``key``), to whom, and its parts."""
+
+    kind: str
+    key: str
+    to: str
+    subject: str
+    text: str
+    html: str
+    attachments: tuple[tuple[str, str, bytes], ...] = ()  # (filename, mime type, data)
+    attempt_id: str | None = None
+    booking_ref: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def to_message(self, *, sender: str, brand: str, now: datetime) -> EmailMessage:
+        msg = EmailMessage()
+        msg["From"] = Address(display_name=brand, addr_spec=sender)
+        msg["To"] = self.to
+        msg["Subject"] = self.subject
+        msg["Date"] = format_datetime(now)
+        msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "booking-desk")
+        for name, value in self.headers:
+            msg[name] = value
+        msg.set_content(self.text, cte="quoted-printable")
+        msg.add_alternative(self.html, subtype="html", cte="quoted-printable")
+        for filename, mime, data in self.attachments:
+            maintype, subtype = mime.split("/", 1)
+            params = {"method": "PUBLISH", "charset": "utf-8"} if mime == "text/calendar" else {}
+            msg.add_attachment(
+                data, maintype=maintype, subtype=subtype, filename=filename, params=params
+            )
+        return msg
+
+
+# --------------------------------------------------------------------------- renderers
+# A mail body is a list of blocks, rendered once as text and once as (escaped) HTML:
+# ("p", text) | ("facts", ((label, value), ...)) | ("quote", text) | ("button"|"link", label, url)
+
+ACCENT = "#1f3a5f"
+
+
+def _text(title: str, blocks: list[tuple], footer: str) -> str:
+    out = [title, ""]
+    for kind, *rest in blocks:
+        if kind == "p":
+            out += [rest[0], ""]
+        elif kind == "facts":
+            out += [*(f"{label}: {value}" for label, value in rest[0]), ""]
+        elif kind == "quote":
+            out += [*(f"  {line}" for line in rest[0].splitlines()), ""]
+        else:
+            out += [f"{rest[0]}: {rest[1]}", ""]
+    return "\n".join([*out, "--", footer, ""])
+
+
+def _html(brand: str, title: str, blocks: list[tuple], footer: str) -> str:
+    e = html.escape
+    parts = []
+    for kind, *rest in blocks:
+        if kind == "p":
+            parts.append(f'<p style="margin:0 0 14px">{e(rest[0])}</p>')
+        elif kind == "facts":
+            rows = "".join(
+                f'<tr><td style="padding:3px 14px 3px 0;color:#6b7280;vertical-align:top">'
+                f'{e(label)}</td><td style="padding:3px 0;font-weight:600">{e(value)}</td></tr>'
+                for label, value in rest[0]
+            )
+            parts.append(f'<table role="presentation" style="margin:0 0 16px">{rows}</table>')
+        elif kind == "quote":
+            parts.append(
+                '<blockquote style="margin:0 0 16px;padding:8px 12px;border-left:3px solid '
+                f'#d1d5db;color:#374151">{e(rest[0]).replace(chr(10), "<br>")}</blockquote>'
+            )
+        elif kind == "button":
+            parts.append(
+                f'<p style="margin:20px 0"><a href="{e(rest[1])}" style="display:inline-block;'
+                f"background:{ACCENT};color:#ffffff;text-decoration:none;padding:12px 22px;"
+                f'border-radius:6px;font-weight:600">{e(rest[0])}</a></p>'
+            )
+        else:
+            parts.append(
+                f'<p style="margin:0 0 10px;font-size:14px"><a href="{e(rest[1])}" '
+                f'style="color:{ACCENT}">{e(rest[0])}</a></p>'
+            )
+    return (
+        '<!doctype html><html><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1"></head>'
+        '<body style="margin:0;padding:0;background:#f3f4f6;font-family:-apple-system,'
+        "'Segoe UI',Roboto,Helvetica,Arial,sans-serif;color:#1f2933\">"
+        '<div style="max-width:560px;margin:0 auto;background:#ffffff">'
+        f'<div style="background:{ACCENT};color:#ffffff;padding:16px 20px;font-size:18px;'
+        f'font-weight:600">{e(brand)}</div>'
+        '<div style="padding:22px 20px;font-size:16px;line-height:1.5">'
+        f'<h1 style="font-size:21px;line-height:1.3;margin:0 0 14px">{e(title)}</h1>'
+        f"{''.join(parts)}</div>"
+        f'<div style="padding:14px 20px;font-size:12px;color:#6b7280;border-top:1px solid '
+        f'#e5e7eb">{e(footer)}</div></div></body></html>'
+    )
+
+
+def _mail(*, brand: str, title: str, blocks: list[tuple], footer: str, **fields) -> Mail:
+    return Mail(
+        text=_text(title, blocks, footer), html=_html(brand, title, blocks, footer), **fields
+    )
+
+
+def when(booking) -> str:
+    """'Tuesday 8 December 2026, 10:00–11:00 (Europe/London)', in the visitor's zone."""
+    zone = ZoneInfo(booking.visitor_tz)
+    s, t = booking.start.astimezone(zone), booking.end.astimezone(zone)
+    end = f"{t:%H:%M}" if t.date() == s.date() else f"{t:%A} {t.day} {t:%B}, {t:%H:%M}"
+    return f"{s:%A} {s.day} {s:%B %Y}, {s:%H:%M}–{end} ({booking.visitor_tz})"
+
+
+def _short(booking) -> str:
+    s = booking.start.astimezone(ZoneInfo(booking.visitor_tz))
+    return f"{s:%a} {s.day} {s:%b} {s:%H:%M} {s:%Z}"
+
+
+def _hi(name: str) -> str:
+    return f"Hi {name}," if name else "Hi,"
+
+
+def _facts(booking) -> tuple:
+    return (
+        ("When", when(booking)),
+        ("With", booking.analyst.name),
+        ("Session", booking.meeting.name),
+        ("Reference", booking.reference),
+    )
+
+
+def _booked(booking, *, brand: str, kind: str, links: list[tuple]) -> Mail:
+    ref = booking.reference
+    ics = booking_ics(booking, brand=brand, stamp=booking.created_at)
+    blocks = [
+        ("p", _hi(booking.name)),
+        ("p", f"Your {booking.meeting.name} with {booking.analyst.name} is booked."),
+        ("facts", _facts(booking)),
+    ]
+    if booking.notes:
+        blocks += [("p", "Your notes:"), ("quote", booking.notes)]
+    blocks += [("p", "The calendar invitation is attached."), *links]
+    return _mail(
+        brand=brand,
+        title="You're booked",
+        blocks=blocks,
+        footer=f"{brand} · you booked with this address.",
+        kind=kind,
+        key=f"{kind}:{ref}",
+        to=booking.email,
+        subject=f"Booked: {booking.meeting.name} with {booking.analyst.name}, {_short(booking)}",
+        attachments=((f"{ref}.ics", "text/calendar", ics),),
+        attempt_id=getattr(booking, "attempt_id", None),
+        booking_ref=ref,
+    )
+
+
+def confirmation(booking, *, brand: str, manage_url: str) -> Mail:
+    """A local booking is confirmed: the details, the .ics, and where to cancel."""
+    links = [("button", "View or cancel your booking", manage_url)]
+    return _booked(booking, brand=brand, kind="confirmation", links=links)
+
+
+def calendly_confirmation(booking, *, brand: str, cancel_url: str, reschedule_url: str) -> Mail:
+    """Our branded confirmation of a Calendly booking, with Calendly's own links."""
+    links = [("link", "Reschedule", reschedule_url), ("link", "Cancel", cancel_url)]
+    links = [link for link in links if link[2]]
+    return _booked(booking, brand=brand, kind="calendly_confirmation", links=links)
+
+
+def cancellation(booking, *, brand: str, book_url: str, refund_due: bool) -> Mail:
+    """A booking was cancelled; say so, mention a refund if one is due, offer to rebook."""
+    what = f"{booking.meeting.name} with {booking.analyst.name}"
+    blocks = [
+        ("p", _hi(booking.name)),
+        ("p", f"Your {what} on {when(booking)} is cancelled."),
+        ("facts", (("Reference", booking.reference),)),
+    ]
+    if refund_due:
+        blocks.append(("p", "Your payment will be refunded to the card you paid with."))
+    blocks.append(("button", "Book another time", book_url))
+    return _mail(
+        brand=brand,
+        title="Your booking is cancelled",
+        blocks=blocks,
+        footer=f"{brand} · you booked with this address.",
+        kind="cancellation",
+        key=f"cancellation:{booking.reference}",
+        to=booking.email,
+        subject=f"Cancelled: {what}, {_short(booking)}",
+        attempt_id=getattr(booking, "attempt_id", None),
+        booking_ref=booking.reference,
+    )
+
+
+def followup(
+    *,
+    to: str,
+    name: str,
+    attempt_id: str,
+    number: int,
+    analyst_name: str,
+    meeting_name: str,
+    resume_url: str,
+    stop_url: str,
+    brand: str,
+) -> Mail:
+    """A friendly nudge to someone who started booking and did not finish."""
+    what = f"{meeting_name} with {analyst_name}" if meeting_name else f"session with {analyst_name}"
+    blocks = [
+        ("p", _hi(name)),
+        ("p", f"You started booking a {what} but didn't get to the end."),
+        ("p", "If you'd still like to meet, pick up where you left off:"),
+        ("button", "Finish booking", resume_url),
+        ("p", "If not, no problem: you can stop these reminders with one click."),
+        ("link", "Stop reminders", stop_url),
+    ]
+    return _mail(
+        brand=brand,
+        title="Still want to book?" if number <= 1 else "A quick reminder",
+        blocks=blocks,
+        footer=f"{brand} · you started a booking with this address.",
+        kind="followup",
+        key=f"followup:{attempt_id}:{number}",
+        to=to,
+        subject=f"Your {what} isn't booked yet",
+        attempt_id=attempt_id,
+        headers=(("List-Unsubscribe", f"<{stop_url}>"),),
+    )
+
+
+# ------------------------------------------------------------------------------ outbox
+
+
+class Transport(Protocol):
+    def send(self, msg: EmailMessage) -> None: ...
+
+
+def enqueue(store: Store, mail: Mail, *, now: datetime, sender: str, brand: str) -> bool:
+    """Queue a mail once per key; True when it is new. Opens its own write transaction."""
+    message = mail.to_message(sender=sender, brand=brand, now=now).as_string()
+    with store.write() as db:
+        cursor = db.execute(
+            "INSERT OR IGNORE INTO outbox (key, kind, attempt_id, booking_ref, to_addr, subject, "
+            "message, status, tries, next_try_at, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?)",
+            [mail.key, mail.kind, mail.attempt_id, mail.booking_ref, mail.to, mail.subject,
+             message, iso(now), iso(now)],
+        )  # fmt: skip
+        return cursor.rowcount == 1
+
+
+def _claim(store: Store, row_id: int, *, now: datetime, keep: bool) -> dict | None:
+    """Take one due mail for sending (or keep it), unless another deliverer got there first."""
+    with store.write() as db:
+        rows = list(
+            db.query(
+                "SELECT id, key, tries, message FROM outbox "
+                "WHERE id = ? AND status = 'queued' AND next_try_at <= ?",
+                [row_id, iso(now)],
+            )
+        )
+        if not rows:
+            return None
+        row = rows[0]
+        if keep:
+            changed = db.execute(
+                "UPDATE outbox SET status = 'kept' WHERE id = ? AND status = 'queued'", [row_id]
+            ).rowcount
+        else:
+            changed = db.execute(
+                "UPDATE outbox SET tries = tries + 1, next_try_at = ? "
+                "WHERE id = ? AND status = 'queued' AND tries = ?",
+                [iso(now + LEASE), row_id, row["tries"]],
+            ).rowcount
+        if changed != 1:
+            return None
+        return {**row, "tries": row["tries"] + (0 if keep else 1)}
+
+
+def deliver_due(
+    store: Store, transport: Transport | None, *, now: datetime, batch: int = 50, max_tries: int = 6
+) -> Counter:
+    """Send (or, without a transport, keep) the queued mails that are due.
+
+    Counts 'sent', 'kept', 'retry' and 'failed'. Safe to run in several threads or
+    processes at once: each mail is claimed before it is sent, and sent outside the lock.
+    """
+    counts: Counter = Counter()
+    due = store.db.execute(
+        "SELECT id FROM outbox WHERE status = 'queued' AND next_try_at <= ? "
+        "ORDER BY next_try_at, id LIMIT ?",
+        [iso(now), batch],
+    ).fetchall()
+    for (row_id,) in due:
+        row = _claim(store, row_id, now=now, keep=transport is None)
+        if row is None:
+            continue
+        if transport is None:
+            counts["kept"] += 1
+            continue
+        try:
+            transport.send(email.message_from_string(row["message"], policy=email.policy.default))
+        except (OSError, smtplib.SMTPException) as exc:
+            error = f"{type(exc).__name__}: {exc}"[:300]
+            log.warning(
+                "mail %s (%s) not sent, try %d: %s", row_id, row["key"], row["tries"], error
+            )
+            if row["tries"] >= max_tries:
+                status, next_try = "failed", None
+            else:
+                status = "queued"
+                wait = BACKOFF_MINUTES[min(row["tries"], len(BACKOFF_MINUTES)) - 1]
+                next_try = iso(now + timedelta(minutes=wait))
+            counts["failed" if status == "failed" else "retry"] += 1
+            with store.write() as db:
+                db.execute(
+                    "UPDATE outbox SET status = ?, next_try_at = ?, last_error = ? WHERE id = ?",
+                    [status, next_try, error, row_id],
+                )
+        else:
+            counts["sent"] += 1
+            with store.write() as db:
+                db.execute(
+                    "UPDATE outbox SET status = 'sent', sent_at = ?, next_try_at = NULL, "
+                    "last_error = NULL WHERE id = ?",
+                    [iso(now), row_id],
+                )
+    return counts
+
+
+def text_body(message: str) -> str:
+    """The plain-text part of a stored message, decoded."""
+    part = email.message_from_string(message, policy=email.policy.default).get_body(("plain",))
+    return part.get_content() if part is not None else ""
+
+
+def outbox(store: Store, *, limit: int = 50) -> list[dict]:
+    """The latest mails, newest first, with their text body (the owner's outbox page)."""
+    rows = store.db.query(
+        "SELECT id, created_at, kind, key, to_addr, subject, status, tries, next_try_at, "
+        "last_error, sent_at, message FROM outbox ORDER BY created_at DESC, id DESC LIMIT ?",
+        [limit],
+    )
+    return [
+        {**{k: v for k, v in row.items() if k != "message"}, "text": text_body(row["message"])}
+        for row in rows
+    ]
+
+
+# ------------------------------------------------------------------------------- SMTP
+
+
+@dataclass(frozen=True)
+class SmtpTransport:
+    """Sends through an SMTP server (``security``: 'starttls', 'ssl' or 'none')."""
+
+    host: str
+    port: int
+    _: KW_ONLY
+    security: str = "starttls"
+    username: str = ""
+    password: str = field(default="", repr=False)
+    timeout: float = 10
+
+    def send(self, msg: EmailMessage) -> None:
+        if self.security == "ssl":
+            context = ssl.create_default_context()
+            smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+        else:
+            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        with smtp:
+            if self.security == "starttls":
+                smtp.starttls(context=ssl.create_default_context())
+            if self.username:
+                smtp.login(self.username, self.password)
+            smtp.send_message(msg)
+
+
+def from_settings(settings) -> SmtpTransport | None:
+    """The configured SMTP transport, or None (no BOOKING_SMTP_HOST: mails are kept)."""
+    if not settings.smtp_host:
+        return None
+    return SmtpTransport(
+        settings.smtp_host,
+        settings.smtp_port,
+        security=settings.smtp_security,
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+    )
