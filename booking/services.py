@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import requests
 from email_validator import EmailNotValidError, validate_email
 
-from booking import analytics, demo, funnel, webhooks
+from booking import analytics, demo, funnel, mail, webhooks
 from booking.cache import TTLCache
 from booking.calendly import (
     WINDOW,
@@ -36,9 +36,11 @@ from booking.errors import (
     SlotTaken,
     SlotUnavailable,
 )
+from booking.payments import SESSION_PLACEHOLDER, PaymentProvider, SandboxCheckout, money
 from booking.signatures import SignatureError, verify
 from booking.slots import Interval, free_slots, group_by_day
 from booking.store import Store, iso, parse_iso
+from booking.stripe_checkout import StripeCheckout
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -117,6 +119,16 @@ def check_details(name: str | None, email: str | None, notes: str | None) -> Det
 
 
 @dataclass(frozen=True)
+class Outcome:
+    """Where a paid attempt stands: 'booked' (reference), 'redirect' (url to Calendly),
+    'pending' (the provider has not confirmed yet) or 'expired' (the checkout lapsed)."""
+
+    kind: str
+    reference: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
 class Booking:
     reference: str
     analyst: Analyst
@@ -145,6 +157,10 @@ class Desk:
     clock: Clock = system_clock
     calendly: CalendlyClient | None = None
     sandbox: CalendlySandbox | None = None
+    payments: PaymentProvider | None = None
+    checkout_sandbox: SandboxCheckout | None = None
+    stripe: StripeCheckout | None = None
+    mail_transport: mail.SmtpTransport | None = None
     availability_cache: TTLCache = field(default_factory=lambda: TTLCache(60))
     catalogue_cache: TTLCache = field(default_factory=lambda: TTLCache(300))
 
@@ -366,6 +382,11 @@ class Desk:
         try:
             who = self.local_analyst(analyst)
             meeting = who.meeting_type(meeting_type)
+            if not meeting.is_free:
+                raise NotBookable(
+                    f"A {meeting.name} is paid before it is booked; please use Proceed to Pay "
+                    "on the booking page."
+                )
             details, start, visitor_zone = self._take_details(
                 attempt_id,
                 who,
@@ -376,44 +397,66 @@ class Desk:
                 notes=notes,
                 timezone=timezone,
             )
-            end = start + timedelta(minutes=meeting.duration_minutes)
-            now = self.clock()
-            offered = free_slots(who, meeting, [], now=now, start=start, end=start + _SECOND)
-            if Interval(start, end) not in offered:
-                raise self._not_offered(start, visitor_zone, who, meeting)
-            reference = new_reference()
-            buffer = timedelta(minutes=who.buffer_minutes)
-            inserted = self.store.insert_booking_if_free(
-                {
-                    "reference": reference,
-                    "attempt_id": attempt_id,
-                    "provider": "local",
-                    "analyst": who.slug,
-                    "meeting_type": meeting.id,
-                    "start_utc": iso(start),
-                    "end_utc": iso(end),
-                    "status": "confirmed",
-                    "name": details.name,
-                    "email": details.email,
-                    "notes": details.notes,
-                    "visitor_tz": timezone,
-                    "price": str(meeting.price),
-                    "currency": meeting.currency,
-                },
-                clear_from=start - buffer,
-                clear_to=end + buffer,
-                now=now,
-                attempt_id=attempt_id,
-                event_detail={"reference": reference},
+            reference = self._take_local_slot(
+                attempt_id, who, meeting, details, start, visitor_zone, hold=False
             )
-            if not inserted:
-                raise slot_taken(start, visitor_zone)
         except BookingError as exc:
             self.store.add_event(
                 attempt_id, funnel.BOOKING_FAILED, now=self.clock(), detail={"reason": exc.code}
             )
             raise
-        return self.booking(reference)
+        booking = self.booking(reference)
+        self._send(mail.confirmation, booking, manage_url=self.manage_url(booking))
+        return booking
+
+    def _take_local_slot(
+        self,
+        attempt_id: str,
+        who: Analyst,
+        meeting: MeetingType,
+        details: Details,
+        start: datetime,
+        visitor_zone: ZoneInfo,
+        *,
+        hold: bool,
+    ) -> str:
+        """Book the slot (or, with ``hold``, hold it while the visitor pays) in one write
+        transaction; returns the booking reference or raises if it is not free."""
+        end = start + timedelta(minutes=meeting.duration_minutes)
+        now = self.clock()
+        offered = free_slots(who, meeting, [], now=now, start=start, end=start + _SECOND)
+        if Interval(start, end) not in offered:
+            raise self._not_offered(start, visitor_zone, who, meeting)
+        reference = new_reference()
+        buffer = timedelta(minutes=who.buffer_minutes)
+        until = now + timedelta(minutes=self.settings.hold_minutes)
+        inserted = self.store.insert_booking_if_free(
+            {
+                "reference": reference,
+                "attempt_id": attempt_id,
+                "provider": "local",
+                "analyst": who.slug,
+                "meeting_type": meeting.id,
+                "start_utc": iso(start),
+                "end_utc": iso(end),
+                "status": "held" if hold else "confirmed",
+                "hold_expires_at": iso(until) if hold else None,
+                "name": details.name,
+                "email": details.email,
+                "notes": details.notes,
+                "visitor_tz": visitor_zone.key,
+                "price": str(meeting.price),
+                "currency": meeting.currency,
+            },
+            clear_from=start - buffer,
+            clear_to=end + buffer,
+            now=now,
+            attempt_id=None if hold else attempt_id,
+            event_detail={"reference": reference},
+        )
+        if not inserted:
+            raise slot_taken(start, visitor_zone)
+        return reference
 
     # -- Calendly hand-off ---------------------------------------------------------
     def start_calendly_handoff(
@@ -450,48 +493,77 @@ class Desk:
                 notes=notes,
                 timezone=timezone,
             )
-            now = self.clock()
-            if start <= now:
-                raise SlotUnavailable(
-                    f"{describe_time(start, visitor_zone)} has already passed; "
-                    "please pick a time in the future.",
-                    field="startTime",
+            self._check_calendly_time(who, meeting, start, visitor_zone)
+            if not meeting.is_free:
+                raise NotBookable(
+                    f"A {meeting.name} is paid before it is booked; please use Proceed to Pay "
+                    "on the booking page."
                 )
-            if all(s.start != start for s in self._calendly_slots(meeting, start, start + _SECOND)):
-                raise self._not_offered(start, visitor_zone, who, meeting)
-            client = self._calendly()
-            offered = {
-                parse_calendly_time(t["start_time"])
-                for t in client.available_times(
-                    meeting.id, start - timedelta(minutes=1), start + timedelta(minutes=1)
-                )
-            }
-            if start not in offered:
-                self.forget_availability(meeting.id)
-                raise slot_taken(start, visitor_zone)
-            link = client.create_scheduling_link(meeting.id)
-            url = prefill_url(
-                link,
-                name=details.name,
-                email=details.email,
-                notes=details.notes,
-                attempt_id=attempt_id,
-                day=start.astimezone(visitor_zone).date(),
-            )
-            if not self.may_redirect_to(url):
-                raise CalendlyUnavailable(
-                    "Calendly sent a booking link we do not trust, so we stopped. "
-                    "Please try again in a minute."
-                )
+            url = self._new_link(attempt_id, meeting.id, details, start, visitor_zone)
         except BookingError as exc:
             self.store.add_event(
                 attempt_id, funnel.HANDOFF_FAILED, now=self.clock(), detail={"reason": exc.code}
             )
             raise
-        self.store.update_attempt(attempt_id, now=self.clock(), status="link_created")
-        self.store.add_event(
-            attempt_id, funnel.LINK_CREATED, now=self.clock(), detail={"event_type": meeting.id}
+        return url
+
+    def _check_calendly_time(
+        self, who: Analyst, meeting: MeetingType, start: datetime, visitor_zone: ZoneInfo
+    ) -> None:
+        """Raise unless Calendly offers ``start`` right now (asked, not cached)."""
+        if start <= self.clock():
+            raise SlotUnavailable(
+                f"{describe_time(start, visitor_zone)} has already passed; "
+                "please pick a time in the future.",
+                field="startTime",
+            )
+        if all(s.start != start for s in self._calendly_slots(meeting, start, start + _SECOND)):
+            raise self._not_offered(start, visitor_zone, who, meeting)
+        offered = {
+            parse_calendly_time(t["start_time"])
+            for t in self._calendly().available_times(
+                meeting.id, start - timedelta(minutes=1), start + timedelta(minutes=1)
+            )
+        }
+        if start not in offered:
+            self.forget_availability(meeting.id)
+            raise slot_taken(start, visitor_zone)
+
+    def _new_link(
+        self,
+        attempt_id: str,
+        event_type: str,
+        details: Details,
+        start: datetime,
+        visitor_zone: ZoneInfo,
+        *,
+        handoff: bool = True,
+    ) -> str:
+        """A fresh single-use link for the attempt, pre-filled and opening on the day of
+        ``start``, kept on the attempt; ``handoff`` records it as the funnel's link step
+        (a follow-up's fresh link is recorded as the follow-up instead)."""
+        link = self._calendly().create_scheduling_link(event_type)
+        url = prefill_url(
+            link,
+            name=details.name,
+            email=details.email,
+            notes=details.notes,
+            attempt_id=attempt_id,
+            day=start.astimezone(visitor_zone).date(),
         )
+        if not self.may_redirect_to(url):
+            raise CalendlyUnavailable(
+                "Calendly sent a booking link we do not trust, so we stopped. "
+                "Please try again in a minute."
+            )
+        now = self.clock()
+        if handoff:
+            self.store.update_attempt(attempt_id, now=now, handoff_url=url, status="link_created")
+            self.store.add_event(
+                attempt_id, funnel.LINK_CREATED, now=now, detail={"event_type": event_type}
+            )
+        else:
+            self.store.update_attempt(attempt_id, now=now, handoff_url=url)
         return url
 
     def may_redirect_to(self, url: str) -> bool:
@@ -517,6 +589,415 @@ class Desk:
         attempt_id = details.get("utm_content", "")
         if attempt_id.startswith("att_") and self.store.attempt(attempt_id):
             self.store.add_event(attempt_id, funnel.RETURNED, now=self.clock())
+
+    # -- payment ---------------------------------------------------------------------
+    def proceed_to_pay(
+        self,
+        *,
+        analyst: str,
+        meeting_type: str,
+        start: datetime,
+        name: str,
+        email: str,
+        notes: str = "",
+        timezone: str,
+        attempt_id: str | None = None,
+        source: str = "web",
+    ) -> str:
+        """Check the time, hold it (local analysts) and open a checkout; returns the page
+        to pay on. Asked again for the same attempt and time (a double click, a reload),
+        it returns the same open checkout instead of a second one."""
+        attempt_id = self._attempt_for(attempt_id, source, timezone)
+        try:
+            who = self.analyst(analyst)
+            meeting = self.meeting_type(who, meeting_type)
+            if meeting.is_free:
+                raise NotBookable(f"A {meeting.name} is free: there is nothing to pay.")
+            details, start, visitor_zone = self._take_details(
+                attempt_id,
+                who,
+                meeting,
+                start,
+                name=name,
+                email=email,
+                notes=notes,
+                timezone=timezone,
+            )
+            earlier = self.store.payments_of(attempt_id)
+            for payment in earlier:
+                if payment["status"] == "open":
+                    if (payment["meeting_type"], payment["slot_start"]) == (meeting.id, iso(start)):
+                        return payment["url"]
+                    self._abandon(payment)  # they went back and chose another time
+                elif payment["status"] == "paid":
+                    raise NotBookable(
+                        "This booking is already paid. Please check your email, or start a "
+                        "new booking for another session."
+                    )
+            hold = None
+            if who.provider == "local":
+                hold = self._take_local_slot(
+                    attempt_id, who, meeting, details, start, visitor_zone, hold=True
+                )
+            else:
+                self._check_calendly_time(who, meeting, start, visitor_zone)
+            base = f"{self.settings.public_url.rstrip('/')}/paid?attempt={attempt_id}"
+            try:
+                checkout = self.payments.create(
+                    attempt_id=attempt_id,
+                    amount=meeting.price,
+                    currency=meeting.currency,
+                    description=f"{meeting.name} with {who.name}, "
+                    f"{describe_time(start, visitor_zone)}",
+                    email=details.email,
+                    success_url=f"{base}&session={SESSION_PLACEHOLDER}",
+                    cancel_url=f"{base}&canceled=1",
+                    idempotency_key=f"{attempt_id}:{len(earlier)}",
+                )
+            except BookingError:
+                if hold:
+                    self._release(hold)
+                raise
+        except BookingError as exc:
+            self.store.add_event(
+                attempt_id, funnel.BOOKING_FAILED, now=self.clock(), detail={"reason": exc.code}
+            )
+            raise
+        now = self.clock()
+        self.store.add_payment(
+            {
+                "id": checkout.id,
+                "attempt_id": attempt_id,
+                "provider": self.payments.name,
+                "amount": str(meeting.price),
+                "currency": meeting.currency,
+                "description": meeting.name,
+                "meeting_type": meeting.id,
+                "slot_start": iso(start),
+                "status": "open",
+                "url": checkout.url,
+                "hold_ref": hold,
+            },
+            now=now,
+        )
+        self.store.update_attempt(attempt_id, now=now, status="payment_pending")
+        self.store.add_event(
+            attempt_id,
+            funnel.PAYMENT_STARTED,
+            now=now,
+            detail={"provider": self.payments.name, "amount": str(meeting.price)},
+        )
+        return checkout.url
+
+    def _payment_of(self, attempt_id: str, checkout_id: str | None) -> dict:
+        payments = self.store.payments_of(attempt_id or "")
+        payment = next((p for p in payments if p["id"] == checkout_id or not checkout_id), None)
+        if payment is None:
+            raise NotFound(
+                "We could not find that payment. If you paid, check your email for the "
+                "confirmation; otherwise please book again."
+            )
+        return payment
+
+    def complete_payment(self, attempt_id: str, checkout_id: str | None = None) -> Outcome:
+        """Confirm a payment with its provider and carry on: book the held local slot, or
+        create the Calendly link. Safe to call any number of times, from the visitor's
+        return, the provider's webhook and the sweeper alike: only the first call that sees
+        the payment paid records it, and a booked attempt stays booked."""
+        payment = self._payment_of(attempt_id, checkout_id)
+        if payment["status"] in ("open", "abandoned"):
+            checkout = self.payments.retrieve(payment["id"])
+            if checkout.status != "paid":
+                return Outcome("pending" if checkout.status == "open" else "expired")
+            now = self.clock()
+            if self.store.move_payment(
+                payment["id"], "paid", now=now, only_if=("open", "abandoned")
+            ):
+                self.store.update_attempt(attempt_id, now=now, status="paid")
+                self.store.add_event(
+                    attempt_id, funnel.PAID, now=now, detail={"amount": payment["amount"]}
+                )
+            payment = self.store.payment(payment["id"])
+        if payment["status"] == "refund_due":
+            raise SlotTaken(
+                "The time you paid for was taken before your payment came through. Your "
+                f"payment of {money(payment['amount'], payment['currency'])} will be refunded "
+                "in full; please pick another time."
+            )
+        attempt = self.store.attempt(attempt_id)
+        if attempt["booking_ref"]:
+            return Outcome("booked", reference=attempt["booking_ref"])
+        if payment["hold_ref"]:
+            return self._confirm_paid_hold(attempt, payment)
+        if attempt["handoff_url"]:
+            return Outcome("redirect", url=attempt["handoff_url"])
+        details = Details(attempt["name"], attempt["email"], attempt["notes"] or "")
+        visitor_zone = zone(attempt["visitor_tz"])
+        try:
+            url = self._new_link(
+                attempt_id,
+                attempt["meeting_type"],
+                details,
+                parse_iso(attempt["slot_start"]),
+                visitor_zone,
+            )
+        except BookingError as exc:
+            self.store.add_event(
+                attempt_id, funnel.HANDOFF_FAILED, now=self.clock(), detail={"reason": exc.code}
+            )
+            raise
+        return Outcome("redirect", url=url)
+
+    def _confirm_paid_hold(self, attempt: dict, payment: dict) -> Outcome:
+        held = self.store.booking(payment["hold_ref"])
+        who = self.analyst(held["analyst"])
+        buffer = timedelta(minutes=who.buffer_minutes)
+        now = self.clock()
+        if self.store.confirm_hold(
+            held["reference"],
+            clear_from=parse_iso(held["start_utc"]) - buffer,
+            clear_to=parse_iso(held["end_utc"]) + buffer,
+            now=now,
+            attempt_id=attempt["id"],
+            event_detail={"reference": held["reference"]},
+        ):
+            booking = self.booking(held["reference"])
+            self._send(mail.confirmation, booking, manage_url=self.manage_url(booking))
+            return Outcome("booked", reference=held["reference"])
+        self._refund_due(payment, reason="slot_taken")
+        return self.complete_payment(attempt["id"], payment["id"])  # says so, once
+
+    def abandon_payment(self, attempt_id: str, checkout_id: str | None = None) -> None:
+        """The visitor cancelled at the checkout: release the held time (if still unpaid)."""
+        payment = self._payment_of(attempt_id, checkout_id)
+        if payment["status"] == "open":
+            self._abandon(payment)
+
+    def _abandon(self, payment: dict) -> None:
+        now = self.clock()
+        if self.store.move_payment(payment["id"], "abandoned", now=now, only_if=("open",)):
+            if payment["hold_ref"]:
+                self._release(payment["hold_ref"])
+            self.store.update_attempt(payment["attempt_id"], now=now, status="payment_abandoned")
+            self.store.add_event(payment["attempt_id"], funnel.PAYMENT_ABANDONED, now=now)
+
+    def _release(self, hold_ref: str) -> None:
+        self.store.set_booking_status(hold_ref, "released", now=self.clock(), only_if=("held",))
+
+    def _refund_due(self, payment: dict, *, reason: str) -> None:
+        now = self.clock()
+        if self.store.move_payment(payment["id"], "refund_due", now=now, only_if=("paid",)):
+            self.store.add_event(
+                payment["attempt_id"], funnel.REFUND_DUE, now=now, detail={"reason": reason}
+            )
+
+    def settle_quietly(self, attempt_id: str, checkout_id: str) -> None:
+        """Settle a checkout its provider reported paid; the visitor's return page shows
+        any problem, so here it is only logged."""
+        try:
+            self.complete_payment(attempt_id, checkout_id)
+        except BookingError as exc:
+            log.info("checkout %s settled with a problem: %s", checkout_id, exc)
+
+    def sweep_payments(self) -> Counter:
+        """Checkouts left open longer than a hold: confirm the ones paid meanwhile (a lost
+        webhook), call the rest abandoned so their held times are free again."""
+        done: Counter = Counter()
+        before = self.clock() - timedelta(minutes=self.settings.hold_minutes)
+        for payment in self.store.stale_payments(before=before):
+            try:
+                outcome = self.complete_payment(payment["attempt_id"], payment["id"])
+            except BookingError as exc:
+                log.warning("payment %s not settled: %s", payment["id"], exc)
+                continue
+            if outcome.kind == "pending" or outcome.kind == "expired":
+                self._abandon(payment)
+                done["abandoned"] += 1
+            else:
+                done[outcome.kind] += 1
+        return done
+
+    def stripe_webhook(self, body: bytes, signature: str | None) -> tuple[int, dict]:
+        """Verify a Stripe delivery, store it, and settle the checkout it is about."""
+        if self.stripe is None:
+            return 404, _error_body("not_found", "Stripe is not set up on this desk.")
+        now = self.clock()
+        try:
+            event = self.stripe.parse_webhook(body, signature, now=now.timestamp())
+            rejection = None
+        except SignatureError as exc:
+            event, rejection = None, exc
+        session = ((event or {}).get("data") or {}).get("object") or {}
+        delivery_id = self.store.record_delivery(
+            received_at=now,
+            body=body,
+            verified=rejection is None,
+            rejection=rejection.code if rejection else None,
+            event=(event or {}).get("type"),
+            payload_uri=session.get("id"),
+            source="stripe",
+        )
+        if rejection is not None:
+            log.warning("stripe webhook %s rejected: %s", delivery_id, rejection)
+            return rejection.status, _error_body(rejection.code, str(rejection))
+        outcome = "ignored"
+        attempt_id = session.get("client_reference_id") or ""
+        if event and self.store.payment(session.get("id", "")):
+            try:
+                if event["type"] == "checkout.session.completed":
+                    outcome = self.complete_payment(attempt_id, session["id"]).kind
+                elif event["type"] == "checkout.session.expired":
+                    self.abandon_payment(attempt_id, session["id"])
+                    outcome = "abandoned"
+            except BookingError as exc:  # e.g. the slot went meanwhile: refund is due
+                outcome = exc.code
+        self.store.finish_delivery(delivery_id, outcome=outcome, now=now)
+        return 200, {"success": True, "outcome": outcome}
+
+    # -- cancelling ------------------------------------------------------------------
+    def cancel_booking(self, reference: str) -> Booking:
+        """Cancel a local booking (the visitor, from their confirmation). A paid one is
+        marked refund due for the owner; the visitor gets a cancellation email."""
+        booking = self.booking(reference)
+        if booking.analyst.provider != "local":
+            raise NotBookable("Calendly bookings are cancelled on Calendly: use its link.")
+        if not self.store.set_booking_status(
+            booking.reference, "canceled", now=self.clock(), only_if=("confirmed",)
+        ):
+            return booking  # cancelled already
+        self._after_cancel(booking.reference)
+        return self.booking(booking.reference)
+
+    def _after_cancel(self, reference: str) -> None:
+        row = self.store.booking(reference)
+        refund = False
+        if row and row["attempt_id"]:
+            now = self.clock()
+            if row["provider"] == "local":
+                self.store.add_event(
+                    row["attempt_id"], funnel.CANCELED, now=now, detail={"reference": reference}
+                )
+            for payment in self.store.payments_of(row["attempt_id"]):
+                if payment["status"] == "paid":
+                    self._refund_due(payment, reason="canceled")
+                    refund = True
+        if row and (row["provider"] == "local" or self.settings.calendly_confirmations):
+            self._send(
+                mail.cancellation,
+                self.booking(reference),
+                book_url=self.settings.public_url,
+                refund_due=refund,
+            )
+
+    # -- email -----------------------------------------------------------------------
+    @property
+    def brand(self) -> str:
+        return self.settings.brand_name
+
+    def manage_url(self, booking: Booking) -> str:
+        return f"{self.settings.public_url.rstrip('/')}/success?ref={booking.reference}"
+
+    def _send(self, render: Callable[..., mail.Mail], *args, **kwargs) -> None:
+        """Write an email (``render`` is one of ``booking.mail``'s) and queue it; a failure
+        here is logged and never undoes what was booked."""
+        try:
+            message = render(*args, brand=self.brand, **kwargs)
+            mail.enqueue(
+                self.store,
+                message,
+                now=self.clock(),
+                sender=self.settings.mail_from,
+                brand=self.brand,
+            )
+        except Exception:
+            log.exception("could not queue an email (%s)", render.__name__)
+
+    def deliver_mail(self) -> Counter:
+        """Send what is due in the outbox (kept for the owner when no SMTP is set)."""
+        return mail.deliver_due(self.store, self.mail_transport, now=self.clock())
+
+    def outbox(self, limit: int = 50) -> list[dict]:
+        return mail.outbox(self.store, limit=limit)
+
+    def refunds_due(self) -> list[dict]:
+        return self.store.refunds_due()
+
+    # -- follow-ups ------------------------------------------------------------------
+    def run_followups(self) -> Counter:
+        """Email each stalled attempt (a link created or a payment started, then nothing
+        for BOOKING_INCOMPLETE_AFTER_HOURS) a fresh link, at most BOOKING_FOLLOWUP_MAX times,
+        BOOKING_FOLLOWUP_SPACING_HOURS apart. Each send is claimed first (compare-and-set
+        on the attempt's count), so runners working at once never send one twice."""
+        s = self.settings
+        done: Counter = Counter()
+        if s.followup_max <= 0:
+            return done
+        now = self.clock()
+        for attempt in self.store.stalled_attempts(
+            stalled_before=now - timedelta(hours=s.incomplete_after_hours),
+            last_before=now - timedelta(hours=s.followup_spacing_hours),
+            max_sent=s.followup_max,
+        ):
+            number = (attempt["followups_sent"] or 0) + 1
+            if not self.store.claim_followup(attempt["id"], number, now=now):
+                done["claimed_elsewhere"] += 1
+                continue
+            try:
+                resume = self._resume_url(attempt)
+            except BookingError as exc:
+                log.warning("follow-up of %s postponed: %s", attempt["id"], exc)
+                self.store.unclaim_followup(attempt["id"], number)
+                done["postponed"] += 1
+                continue
+            who = self.analyst(attempt["analyst"])
+            meeting_name = next(
+                (m.name for m in self._offers(who) if m.id == attempt["meeting_type"]), "session"
+            )
+            self._send(
+                mail.followup,
+                to=attempt["email"],
+                name=attempt["name"],
+                attempt_id=attempt["id"],
+                number=number,
+                analyst_name=who.name,
+                meeting_name=meeting_name,
+                resume_url=resume,
+                stop_url=f"{s.public_url.rstrip('/')}/followups/stop?attempt={attempt['id']}",
+            )
+            self.store.add_event(
+                attempt["id"], funnel.FOLLOWUP_SENT, now=now, detail={"number": number}
+            )
+            done["sent"] += 1
+        return done
+
+    def _offers(self, who: Analyst) -> tuple[MeetingType, ...]:
+        try:
+            return self.meeting_types(who)
+        except BookingError:
+            return ()
+
+    def _resume_url(self, attempt: dict) -> str:
+        """Where a follow-up sends the visitor: a fresh single-use Calendly link (the old
+        one may have expired or been spent), or our booking page with the analyst chosen."""
+        if attempt["provider"] == "calendly":
+            start = max(parse_iso(attempt["slot_start"]), self.clock())
+            return self._new_link(
+                attempt["id"],
+                attempt["meeting_type"],
+                Details(attempt["name"], attempt["email"], attempt["notes"] or ""),
+                start,
+                zone(attempt["visitor_tz"]),
+                handoff=False,
+            )
+        return f"{self.settings.public_url.rstrip('/')}/?analyst={attempt['analyst']}"
+
+    def stop_followups(self, attempt_id: str) -> bool:
+        """The visitor opted out through the link in a follow-up; True if it was theirs."""
+        if not attempt_id.startswith("att_") or self.store.attempt(attempt_id) is None:
+            return False
+        if self.store.stop_followups(attempt_id, now=self.clock()):
+            self.store.add_event(attempt_id, funnel.FOLLOWUPS_STOPPED, now=self.clock())
+        return True
 
     # -- Calendly webhooks and reconciliation ------------------------------------------
     def webhook_keys(self) -> list[str]:
@@ -704,12 +1185,22 @@ class Desk:
                 "your confirmation, or book again."
             )
         analyst = self.catalogue.get(row["analyst"])
+        start, end = parse_iso(row["start_utc"]), parse_iso(row["end_utc"])
+        try:
+            meeting = self.meeting_type(analyst, row["meeting_type"])
+        except BookingError:  # a Calendly event type gone (or Calendly unreachable)
+            minutes = int((end - start).total_seconds() // 60)
+            meeting = MeetingType(
+                id=row["meeting_type"] or "calendly",
+                name="Session",
+                duration_minutes=min(max(minutes, 5), 480),
+            )
         return Booking(
             reference=row["reference"],
             analyst=analyst,
-            meeting=analyst.meeting_type(row["meeting_type"]),
-            start=parse_iso(row["start_utc"]),
-            end=parse_iso(row["end_utc"]),
+            meeting=meeting,
+            start=start,
+            end=end,
             status=row["status"],
             name=row["name"],
             email=row["email"],
@@ -728,8 +1219,8 @@ class Desk:
             "mode": "offline" if self.settings.calendly_mode == "sandbox" else "live",
             "services": {
                 "calendly": self.settings.calendly_mode,
-                "payments": "none",
-                "email": "none",
+                "payments": self.settings.payments_mode,
+                "email": self.settings.mail_mode,
             },
         }
 
@@ -772,12 +1263,28 @@ def build_desk(
         )
         token = "sandbox"  # noqa: S105 - not a secret: the sandbox takes any bearer token
     client = CalendlyClient(token, base_url=settings.calendly_api_url, session=session, clock=clock)
-    return Desk(
+    stripe = checkout_sandbox = None
+    if settings.stripe_secret_key:
+        stripe = StripeCheckout(
+            settings.stripe_secret_key,
+            settings.stripe_webhook_secret,
+            api_base=settings.stripe_api_url,
+        )
+    else:
+        checkout_sandbox = SandboxCheckout(store, public_url=settings.public_url, clock=clock)
+    desk = Desk(
         settings,
         catalogue,
         store,
         clock,
         calendly=client,
         sandbox=sandbox,
+        payments=stripe or checkout_sandbox,
+        checkout_sandbox=checkout_sandbox,
+        stripe=stripe,
+        mail_transport=mail.from_settings(settings),
         availability_cache=TTLCache(settings.calendly_cache_seconds),
     )
+    if checkout_sandbox is not None:  # paying in the sandbox settles at once, like a webhook
+        checkout_sandbox.on_paid = desk.settle_quietly
+    return desk

@@ -216,7 +216,9 @@ def m004_payments_mail_followups(db: Database) -> None:
             "amount": str,
             "currency": str,
             "description": str,
-            "status": str,  # open → paid | abandoned; paid → refund_due
+            "meeting_type": str,
+            "slot_start": str,
+            "status": str,  # open → paid | abandoned (→ paid, if paid late); paid → refund_due
             "url": str,
             "hold_ref": str,
             "created_at": str,
@@ -488,6 +490,177 @@ class Store:
         except sqlite3.IntegrityError:
             return False  # the unique occupancy index caught a race the check did not
         return True
+
+    def confirm_hold(
+        self,
+        reference: str,
+        *,
+        clear_from: datetime,
+        clear_to: datetime,
+        now: datetime,
+        attempt_id: str,
+        event_detail: dict | None = None,
+    ) -> bool:
+        """Turn a paid-for hold into a confirmed booking; True when confirmed.
+
+        A hold that lapsed (or was released) is confirmed anyway if nobody took its time
+        meanwhile. Like ``insert_booking_if_free``, the booking, the attempt and the
+        'booked' event change together or not at all.
+        """
+        try:
+            with self.write() as db:
+                row = db.execute(
+                    "SELECT analyst, status FROM bookings WHERE reference = ?", [reference]
+                ).fetchone()
+                if row is None:
+                    return False
+                analyst, status = row
+                if status == "confirmed":
+                    return True
+                clash = db.execute(
+                    self._OCCUPIED_SQL + " AND reference != :ref LIMIT 1",
+                    {
+                        "analyst": analyst,
+                        "now": iso(now),
+                        "start": iso(clear_from),
+                        "end": iso(clear_to),
+                        "ref": reference,
+                    },
+                ).fetchone()
+                if clash:
+                    return False
+                db.execute(
+                    "UPDATE bookings SET status = 'confirmed', hold_expires_at = NULL, "
+                    "updated_at = ? WHERE reference = ?",
+                    [iso(now), reference],
+                )
+                db["attempts"].update(
+                    attempt_id,
+                    {"status": "booked", "booking_ref": reference, "updated_at": iso(now)},
+                )
+                self._event(db, attempt_id, "booked", now, event_detail)
+        except sqlite3.IntegrityError:
+            return False
+        return True
+
+    def set_booking_status(
+        self, reference: str, status: str, *, now: datetime, only_if: tuple[str, ...]
+    ) -> bool:
+        """Move a booking to ``status`` if it is in one of ``only_if``; True when moved."""
+        return self._move("bookings", "reference", reference, status, now, only_if)
+
+    def _move(self, table, key, value, status, now, only_if, extra: str = "") -> bool:
+        """Compare-and-set a row's status: of callers racing, exactly one moves it."""
+        with self.write() as db:
+            sql = (
+                f"UPDATE {table} SET status = ?, updated_at = ?{extra} WHERE {key} = ? "  # noqa: S608
+                f"AND status IN ({', '.join('?' * len(only_if))})"
+            )
+            params = [status, iso(now), *([iso(now)] if extra else []), value, *only_if]
+            return db.execute(sql, params).rowcount == 1
+
+    # -- payments --------------------------------------------------------------------
+    def add_payment(self, row: dict, *, now: datetime) -> None:
+        with self.write() as db:
+            db["payments"].insert({**row, "created_at": iso(now), "updated_at": iso(now)})
+
+    def payment(self, payment_id: str) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM payments WHERE id = ?", [payment_id]))
+        return rows[0] if rows else None
+
+    def payments_of(self, attempt_id: str) -> list[dict]:
+        """An attempt's checkouts, newest first."""
+        return list(
+            self.db.query(
+                "SELECT * FROM payments WHERE attempt_id = ? ORDER BY created_at DESC, rowid DESC",
+                [attempt_id],
+            )
+        )
+
+    def move_payment(
+        self, payment_id: str, status: str, *, now: datetime, only_if: tuple[str, ...]
+    ) -> bool:
+        """Compare-and-set a payment's status (and paid_at when paid); True if moved."""
+        extra = ", paid_at = ?" if status == "paid" else ""
+        return self._move("payments", "id", payment_id, status, now, only_if, extra)
+
+    def stale_payments(self, *, before: datetime, limit: int = 100) -> list[dict]:
+        """Open checkouts started before ``before`` (to confirm or to call abandoned)."""
+        return list(
+            self.db.query(
+                "SELECT * FROM payments WHERE status = 'open' AND created_at < ? "
+                "ORDER BY created_at LIMIT ?",
+                [iso(before), limit],
+            )
+        )
+
+    def refunds_due(self) -> list[dict]:
+        return list(
+            self.db.query(
+                "SELECT p.*, a.name, a.email, a.analyst, a.booking_ref FROM payments p "
+                "JOIN attempts a ON a.id = p.attempt_id WHERE p.status = 'refund_due' "
+                "ORDER BY p.updated_at DESC"
+            )
+        )
+
+    # -- follow-ups ------------------------------------------------------------------
+    def stalled_attempts(
+        self, *, stalled_before: datetime, last_before: datetime, max_sent: int, limit: int = 200
+    ) -> list[dict]:
+        """Attempts that got as far as a Calendly link or a checkout and then stalled: not
+        booked, not paid, not opted out, with an email, fewer than ``max_sent`` follow-ups,
+        the last one (if any) before ``last_before``."""
+        return list(
+            self.db.query(
+                "SELECT * FROM attempts WHERE booking_ref IS NULL AND at_paid IS NULL "
+                "AND email IS NOT NULL AND coalesce(followups_stopped, 0) = 0 "
+                "AND coalesce(followups_sent, 0) < :max_sent "
+                "AND coalesce(at_link_created, at_payment_started) < :stalled "
+                "AND (last_followup_at IS NULL OR last_followup_at < :last) "
+                "ORDER BY created_at LIMIT :limit",
+                {
+                    "max_sent": max_sent,
+                    "stalled": iso(stalled_before),
+                    "last": iso(last_before),
+                    "limit": limit,
+                },
+            )
+        )
+
+    def claim_followup(self, attempt_id: str, number: int, *, now: datetime) -> bool:
+        """Take the right to send follow-up ``number`` of an attempt; only one caller gets
+        it (compare-and-set on the count), and never once the attempt is booked or paid."""
+        with self.write() as db:
+            return (
+                db.execute(
+                    "UPDATE attempts SET followups_sent = ?, last_followup_at = ? "
+                    "WHERE id = ? AND coalesce(followups_sent, 0) = ? AND booking_ref IS NULL "
+                    "AND at_paid IS NULL AND coalesce(followups_stopped, 0) = 0",
+                    [number, iso(now), attempt_id, number - 1],
+                ).rowcount
+                == 1
+            )
+
+    def unclaim_followup(self, attempt_id: str, number: int) -> None:
+        """Give a claimed follow-up back (it could not be prepared); the next run retries."""
+        with self.write() as db:
+            db.execute(
+                "UPDATE attempts SET followups_sent = ?, last_followup_at = NULL "
+                "WHERE id = ? AND followups_sent = ?",
+                [number - 1, attempt_id, number],
+            )
+
+    def stop_followups(self, attempt_id: str, *, now: datetime) -> bool:
+        """Opt an attempt out of follow-ups; True the first time."""
+        with self.write() as db:
+            return (
+                db.execute(
+                    "UPDATE attempts SET followups_stopped = 1, updated_at = ? "
+                    "WHERE id = ? AND coalesce(followups_stopped, 0) = 0",
+                    [iso(now), attempt_id],
+                ).rowcount
+                == 1
+            )
 
     # -- webhook deliveries ----------------------------------------------------------
     def record_delivery(

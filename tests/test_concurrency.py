@@ -10,7 +10,7 @@ import requests
 from starlette.applications import Starlette
 
 from booking.api import create_routes
-from booking.config import Catalogue
+from booking.config import Catalogue, Settings
 from booking.errors import SlotTaken
 from booking.services import Desk
 from booking.store import Store
@@ -43,7 +43,9 @@ def test_fifty_threads_over_http_get_one_201_and_forty_nine_409(desk):
 
 
 def _race(db_path: str, index: int, barrier) -> str:
-    desk = Desk(None, Catalogue.from_dict(CATALOGUE), Store(db_path), FakeClock())
+    desk = Desk(
+        Settings(db_path=db_path), Catalogue.from_dict(CATALOGUE), Store(db_path), FakeClock()
+    )
     barrier.wait()
     try:
         desk.book_local(**booking_args(email=f"p{index}@example.com"))
