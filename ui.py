@@ -25,6 +25,13 @@ pages = [
         visibility="hidden",
     ),
     st.Page(
+        "app_pages/paid.py",
+        title="Payment",
+        icon=":material/payments:",
+        url_path="paid",
+        visibility="hidden",
+    ),
+    st.Page(
         "app_pages/confirmation.py",
         title="Waiting for Calendly",
         icon=":material/hourglass_top:",

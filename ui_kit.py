@@ -57,7 +57,9 @@ def md(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
-def redirect(desk: Desk, url: str, attempt_id: str, *, label: str) -> None:
+def redirect(
+    desk: Desk, url: str, attempt_id: str, *, label: str, step: str | None = funnel.REDIRECTED
+) -> None:
     """Send the visitor to ``url`` in this tab, with a visible fallback link.
 
     Only targets the desk allows (Calendly or its sandbox) are ever written into the page,
@@ -66,7 +68,8 @@ def redirect(desk: Desk, url: str, attempt_id: str, *, label: str) -> None:
     if not desk.may_redirect_to(url):
         st.error("That link is not one we can send you to. Please try again.")
         return
-    desk.record(attempt_id, funnel.REDIRECTED)
+    if step:
+        desk.record(attempt_id, step)
     st.info(f"Taking you to {label}…", icon=":material/open_in_new:")
     target = json.dumps(url).replace("<", "\\u003c")  # a JS string that cannot end the tag
     st.html(f"<script>window.location.assign({target});</script>", unsafe_allow_javascript=True)

@@ -158,7 +158,44 @@ if incomplete.empty:
     st.caption("None: every hand-off in this period ended in a booking or is still fresh.")
 else:
     st.dataframe(incomplete, hide_index=True)
-    st.caption("Automated follow-ups are not switched on yet, so none has been sent.")
+ups = data["followups"]
+settings = desk.settings
+if settings.followup_max:
+    st.caption(
+        f"Follow-ups: up to {settings.followup_max} per attempt, "
+        f"{settings.followup_spacing_hours} h apart. In this period {ups['followed_up']:,} "
+        f"attempts were followed up and {ups['recovered']:,} of them then booked."
+    )
+else:
+    st.caption("Automated follow-ups are switched off (BOOKING_FOLLOWUP_MAX = 0).")
+
+# -- money and mail ----------------------------------------------------------------------------
+st.subheader("Refunds due")
+refunds = desk.refunds_due()
+if refunds:
+    st.dataframe(
+        pd.DataFrame(refunds)[
+            ["updated_at", "name", "email", "amount", "currency", "provider", "id"]
+        ],
+        hide_index=True,
+    )
+    st.caption("Paid bookings that were cancelled, or whose time went before payment arrived.")
+else:
+    st.caption("None.")
+
+st.subheader("Email outbox")
+outbox = desk.outbox()
+if not outbox:
+    st.caption("No emails yet.")
+for message in outbox:
+    title = f"{message['created_at'][:16]} · {message['status']} · {message['subject']}"
+    with st.expander(title):
+        st.caption(f"To {message['to_addr']} · tries {message['tries']}")
+        if message["last_error"]:
+            st.caption(f"Last error: {message['last_error']}")
+        st.text(message["text"])
+if settings.mail_mode == "outbox":
+    st.caption("No SMTP server is set (BOOKING_SMTP_HOST), so emails are kept here.")
 
 st.subheader("Calendly webhooks")
 hooks = data["webhooks"]

@@ -224,40 +224,44 @@ with st.form("details", border=True, enter_to_submit=False):
         persist_state="session",
         placeholder="Anything the analyst should know before the session",
     )
+    if not meeting.is_free:
+        held = (
+            "" if via_calendly else f" We hold the time for {desk.settings.hold_minutes} minutes."
+        )
+        st.caption(f"Next: pay {meeting.price_label} on a secure checkout page.{held}")
     if via_calendly:
         st.caption(
-            f"Next, Calendly opens on {slot.start.astimezone(tz):%a %-d %b} with your details "
-            f"filled in: choose {slot.start.astimezone(tz):%H:%M} there to confirm."
+            f"{'Then' if not meeting.is_free else 'Next'}, Calendly opens on "
+            f"{slot.start.astimezone(tz):%a %-d %b} with your details filled in: choose "
+            f"{slot.start.astimezone(tz):%H:%M} there to confirm."
         )
-    if not meeting.is_free:
-        st.caption("No card is needed yet: payment is arranged after you book.")
     submitted = st.form_submit_button(
         "Book" if meeting.is_free else "Proceed to Pay", type="primary", width="stretch"
     )
 
 if submitted:
-    details = dict(name=S.get("name"), email=S.get("email"), notes=S.get("notes"))
+    request = dict(
+        analyst=analyst.slug,
+        meeting_type=meeting.id,
+        start=slot.start,
+        timezone=tz.key,
+        attempt_id=attempt_id(),
+        name=S.get("name"),
+        email=S.get("email"),
+        notes=S.get("notes"),
+    )
     try:
-        if via_calendly:
+        if not meeting.is_free:
+            with st.spinner("Opening the secure checkout…"):
+                url = desk.proceed_to_pay(**request)
+            label, step = "the checkout" + (" (sandbox)" if desk.checkout_sandbox else ""), None
+        elif via_calendly:
             with st.spinner("Reserving your Calendly link…"):
-                url = desk.start_calendly_handoff(
-                    analyst=analyst.slug,
-                    meeting_type=meeting.id,
-                    start=slot.start,
-                    timezone=tz.key,
-                    attempt_id=attempt_id(),
-                    **details,
-                )
+                url = desk.start_calendly_handoff(**request)
+            label, step = "Calendly" + (" (sandbox)" if desk.sandbox else ""), funnel.REDIRECTED
         else:
             with st.spinner("Booking your session…"):
-                booking = desk.book_local(
-                    analyst=analyst.slug,
-                    meeting_type=meeting.id,
-                    start=slot.start,
-                    timezone=tz.key,
-                    attempt_id=attempt_id(),
-                    **details,
-                )
+                booking = desk.book_local(**request)
     except SlotTaken as exc:
         S["error"] = str(exc)
         S["reset_slot"] = True
@@ -265,11 +269,7 @@ if submitted:
     except BookingError as exc:
         st.error(str(exc), icon=":material/error:")
     else:
-        if via_calendly:
-            ui_kit.redirect(
-                desk, url, attempt_id(), label="Calendly" + (" (sandbox)" if desk.sandbox else "")
-            )
-            S["reset_journey"] = True
-        else:
-            S["reset_journey"] = True
+        S["reset_journey"] = True
+        if meeting.is_free and not via_calendly:
             st.switch_page("app_pages/success.py", query_params={"ref": booking.reference})
+        ui_kit.redirect(desk, url, request["attempt_id"], label=label, step=step)

@@ -17,11 +17,19 @@ except BookingError as exc:
     st.stop()
 
 tz = ui_kit.visitor_zone(booking.visitor_tz)
-st.title("You're booked")
-st.success(
-    f"Your {booking.meeting.name} with {booking.analyst.name} is confirmed.",
-    icon=":material/check_circle:",
-)
+if booking.status == "canceled":
+    st.title("Booking cancelled")
+    st.warning(
+        f"Your {booking.meeting.name} with {booking.analyst.name} is cancelled.",
+        icon=":material/event_busy:",
+    )
+else:
+    st.title("You're booked")
+    st.success(
+        f"Your {booking.meeting.name} with {booking.analyst.name} is confirmed. A confirmation "
+        f"email is on its way to {ui_kit.md(booking.email)}.",
+        icon=":material/check_circle:",
+    )
 with st.container(border=True):
     st.markdown(
         f"**When** · {booking.start.astimezone(tz):%A %-d %B %Y, %H:%M}–"
@@ -41,5 +49,15 @@ st.download_button(
     icon=":material/calendar_add_on:",
     type="primary",
 )
+if booking.status == "confirmed" and booking.analyst.provider == "local":
+    with st.expander("Need to cancel?"):
+        st.write("The time is released for someone else. Paid sessions are refunded in full.")
+        if st.button("Cancel this booking", icon=":material/event_busy:"):
+            try:
+                desk.cancel_booking(booking.reference)
+            except BookingError as exc:
+                st.error(str(exc), icon=":material/error:")
+            else:
+                st.rerun()
 st.caption("Keep your reference: quote it if you need to change or cancel the session.")
 st.page_link("app_pages/book.py", label="Book another session", icon=":material/arrow_back:")

@@ -211,13 +211,25 @@ def incomplete(db, f: Filters, *, now: datetime, hours: int, limit: int = 200) -
     cutoff = (now - timedelta(hours=hours)).isoformat(timespec="seconds")
     return pd.read_sql_query(
         f"SELECT id AS attempt, created_at, analyst, meeting_type, provider, email, "  # noqa: S608
-        f"coalesce(at_link_created, at_payment_started) AS stuck_since "
+        f"coalesce(at_link_created, at_payment_started) AS stuck_since, "
+        f"coalesce(followups_sent, 0) AS followups_sent "
         f"FROM attempts WHERE {where} "
         f"AND at_booked IS NULL AND coalesce(at_link_created, at_payment_started) < ? "
         f"ORDER BY created_at DESC LIMIT ?",
         db,
         params=[*params, cutoff, limit],
     )
+
+
+def followups(db, f: Filters) -> dict:
+    """Attempts of the period that were followed up, and how many of them then booked."""
+    where, params = f.where()
+    sent, recovered = db.execute(
+        f"SELECT count(*), coalesce(sum(at_booked > at_followup_sent), 0) FROM attempts "  # noqa: S608
+        f"WHERE {where} AND at_followup_sent IS NOT NULL",
+        params,
+    ).fetchone()
+    return {"followed_up": sent, "recovered": recovered}
 
 
 def webhook_health(db, f: Filters) -> dict:

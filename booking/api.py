@@ -7,15 +7,18 @@ routes in a plain Starlette app.
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
+from urllib.parse import quote
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
+from starlette.concurrency import run_in_threadpool
 from starlette.routing import Mount, Route
 
 from booking.errors import BookingError, InvalidInput, NotBookable, NotFound, SlotUnavailable
@@ -302,10 +305,57 @@ def create_routes(desk: Desk) -> list:
         report = desk.health()
         return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
 
+    async def stripe_webhook(request: Request) -> JSONResponse:
+        body = await request.body()
+        if len(body) > MAX_WEBHOOK_BYTES:
+            return _error(413, "too_large", "The delivery is larger than we accept.")
+        status, payload = await run_in_threadpool(
+            desk.stripe_webhook, body, request.headers.get("stripe-signature")
+        )
+        return JSONResponse(payload, status_code=status)
+
+    async def stop_followups(request: Request) -> HTMLResponse:
+        """The opt-out link in follow-up emails. GET asks (link scanners only read pages),
+        POST does it (the button, or a mail client's one-click unsubscribe)."""
+        attempt = request.query_params.get("attempt", "")
+        if request.method == "GET":
+            return _notice(
+                desk,
+                "Stop reminders?",
+                "We will not email you again about this unfinished booking.",
+                form=f"?attempt={quote(attempt)}",
+            )
+        if await run_in_threadpool(desk.stop_followups, attempt):
+            return _notice(desk, "Reminders stopped", "You will not hear from us about it again.")
+        return _notice(desk, "Link not recognised", "This link is not one of ours.", status=404)
+
     api = create_api(desk)
     webhook = next(r for r in api.routes if getattr(r, "path", "") == "/calendly/webhook")
-    return [
+    routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/api/calendly/webhook", webhook.endpoint, methods=["POST"]),
+        Route("/api/stripe/webhook", stripe_webhook, methods=["POST"]),
+        Route("/followups/stop", stop_followups, methods=["GET", "POST"]),
         Mount("/api", app=api),
     ]
+    if desk.checkout_sandbox is not None:
+        routes += desk.checkout_sandbox.routes()
+    return routes
+
+
+def _notice(
+    desk: Desk, title: str, text: str, *, form: str | None = None, status: int = 200
+) -> HTMLResponse:
+    e = html.escape
+    button = (
+        f"<form method=post action='{e(form)}'><button type=submit>Stop reminders</button></form>"
+        if form
+        else f"<p><a href='{e(desk.settings.public_url)}'>Back to {e(desk.brand)}</a></p>"
+    )
+    return HTMLResponse(
+        "<!doctype html><html lang=en><head><meta charset=utf-8><meta name=viewport "
+        f"content='width=device-width,initial-scale=1'><title>{e(title)}</title></head>"
+        "<body style='font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;"
+        f"padding:0 1rem'><h1>{e(title)}</h1><p>{e(text)}</p>{button}</body></html>",
+        status_code=status,
+    )

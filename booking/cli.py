@@ -92,6 +92,19 @@ def _demo_data(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _followups(settings: Settings, _: argparse.Namespace) -> int:
+    desk = desk_for(settings)
+    done = desk.run_followups()
+    sent = desk.deliver_mail()
+    print(f"Follow-ups: {dict(done) or 'none due'}; mail: {dict(sent) or 'nothing due'}.")
+    return 0
+
+
+def _mail(settings: Settings, _: argparse.Namespace) -> int:
+    print(f"Mail: {dict(desk_for(settings).deliver_mail()) or 'nothing due'}.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="booking", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -113,6 +126,14 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo-data", help="write a realistic synthetic booking history")
     demo.add_argument("--attempts", type=int, default=5000, help="how many (default 5000)")
     demo.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    followups = sub.add_parser("followups", help="email stalled attempts a fresh link")
+    followups.add_subparsers(dest="action", required=True).add_parser(
+        "run", help="send the follow-ups that are due (for cron)"
+    )
+    mail = sub.add_parser("mail", help="the email outbox")
+    mail.add_subparsers(dest="action", required=True).add_parser(
+        "send", help="send what is due (retries included)"
+    )
     args = parser.parse_args(argv)
     commands = {
         "demo-data": _demo_data,
@@ -120,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
         "migrate": _migrate,
         "reconcile": _reconcile,
         "webhooks": _webhooks,
+        "followups": _followups,
+        "mail": _mail,
     }
     try:
         return commands[args.command](Settings.from_env(), args)

@@ -1,4 +1,5 @@
-"""Background jobs that live as long as the server: sandbox deliveries, reconciliation."""
+"""Background jobs that live as long as the server: sandbox deliveries, email delivery,
+lapsed checkouts, follow-ups and reconciliation."""
 
 from __future__ import annotations
 
@@ -44,6 +45,12 @@ def lifespan_for(desk: Desk):
         jobs: list = []
         if desk.sandbox is not None:
             jobs.append(DeliveryWorker(desk.sandbox))
+        jobs.append(Periodic("mail", 10, desk.deliver_mail))
+        jobs.append(Periodic("payments", 60, desk.sweep_payments))
+        if desk.settings.followup_minutes > 0:
+            jobs.append(
+                Periodic("followups", desk.settings.followup_minutes * 60, desk.run_followups)
+            )
         if desk.settings.reconcile_minutes > 0:
             jobs.append(
                 Periodic("calendly-reconcile", desk.settings.reconcile_minutes * 60, desk.reconcile)

@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from sqlite_utils import Database, Migrations
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -173,7 +174,7 @@ class SandboxCheckout:
             if request.method == "POST":
                 form = await request.form()
                 paid = form.get("action") == "pay"
-                row = self.settle(checkout_id, paid=paid)
+                row = await run_in_threadpool(self.settle, checkout_id, paid=paid)
                 if row is None:
                     return _page("Checkout not found", "<h1>This checkout does not exist</h1>", 404)
                 if paid:

@@ -567,9 +567,15 @@ class Desk:
         return url
 
     def may_redirect_to(self, url: str) -> bool:
-        """Only Calendly's own pages, or this desk's sandbox pages, are redirect targets."""
-        if self.sandbox is not None and same_origin(url, self.sandbox.public_url):
-            return url.startswith(f"{self.sandbox.public_url}/sandbox/calendly/")
+        """Only Calendly's and Stripe Checkout's own pages, or this desk's sandbox pages,
+        are redirect targets."""
+        ours = self.settings.public_url.rstrip("/")
+        if same_origin(url, ours):
+            return (self.sandbox is not None and url.startswith(f"{ours}/sandbox/calendly/")) or (
+                self.checkout_sandbox is not None and url.startswith(f"{ours}/sandbox/checkout/")
+            )
+        if self.stripe is not None and url.startswith("https://checkout.stripe.com/"):
+            return True
         return is_calendly_host(url)
 
     def calendly_analyst_for(self, event_type_uri: str) -> Analyst:
@@ -1063,11 +1069,28 @@ class Desk:
             log.warning("webhook %s unusable: %s", delivery_id, exc)
             self.store.finish_delivery(delivery_id, outcome="unusable", now=now)
             return 200, {"success": True, "outcome": "unusable"}
-        if outcome == "applied" and delivery.event in (webhooks.CREATED, webhooks.CANCELED):
-            event_type = (delivery.payload.get("scheduled_event") or {}).get("event_type")
-            if event_type:
-                self.forget_availability(event_type)
+        if outcome == "applied":
+            self._after_calendly(delivery.event, delivery.payload)
         return 200, {"success": True, "outcome": outcome}
+
+    def _after_calendly(self, event: str, payload: dict) -> None:
+        """What follows a newly applied Calendly change: fresh availability, our branded
+        confirmation (when switched on), and for a cancellation a refund due if it was paid."""
+        if event not in (webhooks.CREATED, webhooks.CANCELED):
+            return
+        self.forget_availability((payload.get("scheduled_event") or {}).get("event_type", ""))
+        row = self.store.booking_by_invitee_suffix(payload.get("uri") or "")
+        if row is None:
+            return
+        if event == webhooks.CREATED and self.settings.calendly_confirmations:
+            self._send(
+                mail.calendly_confirmation,
+                self.booking(row["reference"]),
+                cancel_url=row["cancel_url"] or "",
+                reschedule_url=row["reschedule_url"] or "",
+            )
+        elif event == webhooks.CANCELED and not payload.get("rescheduled"):
+            self._after_cancel(row["reference"])
 
     def reconcile(self, since: datetime | None = None) -> Counter:
         """Read Calendly's scheduled events and invitees since ``since`` (default: a week
@@ -1106,7 +1129,7 @@ class Desk:
                     )
                     if outcome == "applied":
                         fixed[kind] += 1
-                        self.forget_availability(event.get("event_type", ""))
+                        self._after_calendly(kind, payload)
         self.store.record_reconcile(now=now, fixed=fixed)
         return fixed
 
@@ -1146,6 +1169,7 @@ class Desk:
                 db, f, now=self.clock(), hours=self.settings.incomplete_after_hours
             ),
             "webhooks": analytics.webhook_health(db, f),
+            "followups": analytics.followups(db, f),
         }
 
     def export_csv(self, f: analytics.Filters, what: str) -> str:
