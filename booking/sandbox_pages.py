@@ -4,7 +4,9 @@ Served by app.py under /sandbox/calendly/. It honours Calendly's pre-fill parame
 (name, email, a1, utm_*, month/date), lets the visitor change the time, books on
 "Schedule Event", spends the single-use link and sends the visitor back to our
 confirmation page with the query parameters Calendly's "redirect to an external site"
-option appends. Every visitor-supplied value is HTML-escaped.
+option appends. Loaded embedded (`embed_type=Inline&embed_domain=…`, as Calendly's widget
+does), it instead stays in its frame and posts Calendly's `calendly.*` messages to the parent
+window. Every visitor-supplied value is HTML-escaped, and JSON-encoded inside scripts.
 """
 
 from __future__ import annotations
@@ -62,11 +64,12 @@ def _e(value) -> str:
     return html.escape(str(value or ""), quote=True)
 
 
-def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
+def _page(title: str, body: str, status: int = 200, *, tz_script: bool = True) -> HTMLResponse:
     return HTMLResponse(
         f"<!doctype html><html lang=en><head><meta charset=utf-8>"
         f"<meta name=viewport content='width=device-width,initial-scale=1'>"
-        f"<title>{_e(title)} · Calendly sandbox</title><style>{STYLE}</style>{TZ_SCRIPT}</head>"
+        f"<title>{_e(title)} · Calendly sandbox</title><style>{STYLE}</style>"
+        f"{TZ_SCRIPT if tz_script else ''}</head>"
         f"<body><div class=banner role=note>Calendly sandbox — an offline stand-in for "
         f"Calendly's booking page. Nothing here reaches Calendly.</div><main>{body}</main>"
         f"</body></html>",
@@ -93,7 +96,7 @@ def _picker(sandbox: CalendlySandbox, et: dict, params: dict, zone: ZoneInfo) ->
         chosen = None
     if chosen not in days:
         chosen = next(iter(days), None)
-    keep = {k: v for k, v in params.items() if k in (*PREFILL, *TRACKING, "tz")}
+    keep = {k: v for k, v in params.items() if k in (*PREFILL, *TRACKING, "tz", *_embed(params))}
     day_links = "".join(
         f"<a href='?{_e(urlencode({**keep, 'date': d.isoformat(), 'month': f'{d:%Y-%m}'}))}'"
         f"{' aria-current=date' if d == chosen else ''}>{d:%a %-d %b}</a>"
@@ -115,6 +118,62 @@ def _picker(sandbox: CalendlySandbox, et: dict, params: dict, zone: ZoneInfo) ->
         f"<fieldset style='border:0;padding:0'><legend><h2 style='margin:0'>{heading}</h2>"
         f"</legend><p class=muted>Times in {_e(zone.key)}</p><div class=times>{times}</div>"
         f"</fieldset>"
+    )
+
+
+# -- embedded mode -----------------------------------------------------------------------
+# Calendly's widget loads the booking page with `embed_type=Inline&embed_domain=<host>`;
+# the page then reports to its parent window with postMessage. The sandbox does the same,
+# keeping both parameters through the day links, the form's hidden fields and the POST.
+EMBED = ("embed_type", "embed_domain")
+
+# The page posts with targetOrigin '*', as Calendly's own embedded page does. Narrowing it
+# to embed_domain would buy nothing: that parameter is set by whoever frames the page, and
+# the payload holds only the API URIs of the event and invitee (useless without a token).
+# The receiving side is what must check: ui_embed.py accepts only our iframe's messages,
+# from the allowed origins.
+EMBED_SCRIPT = """<script>
+(function(){
+function post(name,payload){window.parent.postMessage({event:name,payload:payload},'*');}
+%s
+})();
+</script>"""
+
+# On load, unless TZ_SCRIPT is about to reload the page with its `tz` parameter (then the
+# reloaded page reports), and whenever a time is picked.
+VIEWED_JS = """var z;try{z=Intl.DateTimeFormat().resolvedOptions().timeZone;}catch(e){}
+if(new URL(window.location.href).searchParams.get('tz')||!z){
+post('calendly.event_type_viewed',{});}
+document.addEventListener('change',function(e){var t=e.target;
+if(t&&t.name==='start_time'&&t.checked){post('calendly.date_and_time_selected',{});}});"""
+
+
+def _embed(params: dict) -> tuple[str, ...]:
+    """The embed parameter names to keep: both when the page is embedded, else none."""
+    embedded = params.get("embed_type") == "Inline" and bool(params.get("embed_domain"))
+    return EMBED if embedded else ()
+
+
+def _js_value(value) -> str:
+    """``value`` as a JavaScript literal that cannot end the <script> element."""
+    return json.dumps(value).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _scheduled_in_frame(sandbox: CalendlySandbox, booked: dict, zone: ZoneInfo) -> Response:
+    """Embedded, Calendly stays in its frame and tells the parent what was booked."""
+    event, invitee, et = booked["event"], booked["invitee"], booked["event_type"]
+    event_uri = f"{sandbox.api_url}/scheduled_events/{event['uuid']}"
+    payload = {
+        "event": {"uri": event_uri},
+        "invitee": {"uri": f"{event_uri}/invitees/{invitee['uuid']}"},
+    }
+    script = EMBED_SCRIPT % f"post('calendly.event_scheduled',{_js_value(payload)});"
+    return _page(
+        "Scheduled",
+        _summary(et, event, zone)
+        + f"<h2 role=status>You are scheduled</h2><p>A calendar invitation has been sent to "
+        f"{_e(invitee['email'])}.</p>{script}",
+        tz_script=False,  # it answers a POST: TZ_SCRIPT's reload would GET the spent link
     )
 
 
@@ -174,9 +233,10 @@ def sandbox_routes(sandbox: CalendlySandbox) -> list[Route]:
             _, et = sandbox.link(code)
         except SandboxError as exc:
             return _unavailable(exc)
+        embed = _embed(params)
         hidden = "".join(
             f"<input type=hidden name='{k}' value='{_e(params.get(k))}'>"
-            for k in (*TRACKING, "tz")
+            for k in (*TRACKING, "tz", *embed)
             if params.get(k)
         )
         body = (
@@ -191,6 +251,7 @@ def sandbox_routes(sandbox: CalendlySandbox) -> list[Route]:
             f"<label class=field for=a1>{_e(QUESTION)}</label>"
             f"<textarea id=a1 name=a1 rows=4>{_e(params.get('a1'))}</textarea>{hidden}"
             f"<button type=submit>Schedule Event</button></form>"
+            + (EMBED_SCRIPT % VIEWED_JS if embed else "")
         )
         return _page(et["name"], body, status=status)
 
@@ -216,6 +277,8 @@ def sandbox_routes(sandbox: CalendlySandbox) -> list[Route]:
             )
         except SandboxError as exc:
             return booking_form(code, params, str(exc), status=409)
+        if _embed(params):
+            return _scheduled_in_frame(sandbox, booked, zone)
         return _back_to_us(sandbox, booked, zone)
 
     async def cancel_page(request: Request) -> Response:
