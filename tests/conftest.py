@@ -6,10 +6,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 
 from booking.config import Catalogue, Settings
 from booking.services import Desk, build_desk
 from booking.store import Store
+from tests.servers import free_port
 
 # A Monday, 08:00 UTC, well away from any DST change.
 T0 = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
@@ -109,3 +111,24 @@ def booking_args(**overrides) -> dict:
     )
     args.update(overrides)
     return args
+
+
+class Collector:
+    def __init__(self) -> None:
+        self.envelopes: list = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        self.envelopes.append(envelope)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on loopback that keeps what it receives: (controller, collector)."""
+    handler = Collector()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield controller, handler
+    finally:
+        controller.stop()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import socket
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -12,12 +11,12 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiosmtpd.controller import Controller
 from icalendar import Calendar
 
 from booking import mail
 from booking.config import Settings
 from booking.store import Store, iso, parse_iso
+from tests.servers import free_port
 
 T0 = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
 LONDON = ZoneInfo("Europe/London")
@@ -41,21 +40,6 @@ def make_booking(**changes) -> SimpleNamespace:
     return SimpleNamespace(**{**fields, **changes})
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Collector:
-    def __init__(self) -> None:
-        self.envelopes: list = []
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        self.envelopes.append(envelope)
-        return "250 OK"
-
-
 class Recorder:
     """A transport that records what it sends, slowly if asked, failing if asked."""
 
@@ -75,17 +59,6 @@ class Recorder:
 @pytest.fixture
 def store(tmp_path) -> Store:
     return Store(tmp_path / "b.db")
-
-
-@pytest.fixture
-def smtp_server():
-    handler = Collector()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield controller, handler
-    finally:
-        controller.stop()
 
 
 def rows(store: Store) -> list[dict]:
