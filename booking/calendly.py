@@ -3,8 +3,9 @@
 The transport is a ``requests.Session`` passed in: the real one talks to api.calendly.com,
 the sandbox mounts its adapter beneath the same client, and tests use ``responses``.
 Retries: GETs retry 429 (honouring ``Retry-After``) and 5xx/connection failures with
-back-off; POSTs retry only connection failures and 5xx. The token never appears in logs,
-reprs or error messages.
+back-off; POSTs retry only connection failures and 5xx, except ``POST /invitees`` (a booking,
+not idempotent), which retries only a connection that was never made. The token never
+appears in logs, reprs or error messages.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsp
 
 import requests
 from tenacity import Retrying, retry_if_exception, stop_after_attempt
+from urllib3.exceptions import NewConnectionError
 
 from booking.errors import (
     CalendlyAuthError,
@@ -26,6 +28,7 @@ from booking.errors import (
     CalendlyRateLimited,
     CalendlyRejected,
     CalendlyUnavailable,
+    SlotTaken,
 )
 
 log = logging.getLogger(__name__)
@@ -38,6 +41,32 @@ AUTH = (
     "Booking through Calendly is unavailable right now: the desk's Calendly connection "
     "needs attention. Please try again later or choose another analyst."
 )
+
+UNSURE = (
+    "Calendly did not answer in time, so the booking may or may not have been made — "
+    "please check your email for a confirmation before trying again."
+)
+TAKEN = "That time was just taken on Calendly; please pick another."
+NO_SCHEDULING_API = (
+    "Booking directly through Calendly is not available for this account; "
+    "please book through the Calendly page instead."
+)
+TRACKING_KEYS = (
+    "utm_campaign",
+    "utm_source",
+    "utm_medium",
+    "utm_content",
+    "utm_term",
+    "salesforce_uuid",
+)
+
+
+class SchedulingApiUnavailable(CalendlyRejected):
+    """403/404 from ``POST /invitees``: the plan, scope or feature does not allow API booking.
+
+    The caller can fall back to a single-use link (the booking page still works)."""
+
+    code = "scheduling_api_unavailable"
 
 
 def calendly_time(when: datetime) -> str:
@@ -72,12 +101,26 @@ class CalendlyClient:
         self.max_retry_after = max_retry_after
         self.clock = clock
         self.sleep = sleep
+        self._questions: dict[str, str | None] = {}  # event type URI -> first question text
 
     def __repr__(self) -> str:
         return f"CalendlyClient(base_url={self.base_url!r}, token='***')"
 
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._token, "***") if self._token else text
+
     # -- transport -------------------------------------------------------------------
-    def _once(self, method: str, url: str, params, body, *, retry_429: bool) -> Any:
+    def _once(
+        self,
+        method: str,
+        url: str,
+        params,
+        body,
+        *,
+        retry_429: bool,
+        idempotent: bool = True,
+        on_error: Callable[[requests.Response, str], None] | None = None,
+    ) -> Any:
         where = f"{method} {url.split('?')[0]}"
         try:
             resp = self.session.request(
@@ -90,7 +133,11 @@ class CalendlyClient:
             )
         except requests.RequestException as exc:  # timeouts and connection failures
             log.warning("Calendly %s failed: %s", where, type(exc).__name__)
-            raise _retryable(CalendlyUnavailable(UNAVAILABLE)) from None
+            if idempotent:
+                raise _retryable(CalendlyUnavailable(UNAVAILABLE)) from None
+            if _never_sent(exc):  # safe to try again: Calendly cannot have seen it
+                raise _retryable(CalendlyUnavailable(UNAVAILABLE)) from None
+            raise CalendlyUnavailable(UNSURE) from None
         if resp.status_code == 204:
             return {}
         if resp.ok:
@@ -99,8 +146,10 @@ class CalendlyClient:
             except ValueError:
                 log.warning("Calendly %s answered %s with unreadable JSON", where, resp.status_code)
                 raise CalendlyUnavailable(UNAVAILABLE) from None
-        detail = _error_text(resp)
+        detail = self._scrub(_error_text(resp))
         log.warning("Calendly %s answered %s: %s", where, resp.status_code, detail)
+        if on_error is not None:
+            on_error(resp, self._scrub(_details_text(resp)) or detail)
         if resp.status_code in (401, 403):
             raise CalendlyAuthError(AUTH)
         if resp.status_code == 429:
@@ -110,12 +159,22 @@ class CalendlyClient:
                 raise _retryable(exc)
             raise exc
         if resp.status_code >= 500:
-            raise _retryable(CalendlyUnavailable(UNAVAILABLE))
+            exc = CalendlyUnavailable(UNAVAILABLE)
+            raise _retryable(exc) if idempotent else exc
         raise CalendlyRejected(
             f"Calendly could not do that: {detail}", http_status=resp.status_code
         )
 
-    def _request(self, method: str, path: str, *, params=None, body=None) -> Any:
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params=None,
+        body=None,
+        idempotent: bool = True,
+        on_error: Callable[[requests.Response, str], None] | None = None,
+    ) -> Any:
         url = path if path.startswith("http") else f"{self.base_url}{path}"
         retrying = Retrying(
             stop=stop_after_attempt(self.attempts),
@@ -126,7 +185,15 @@ class CalendlyClient:
         )
         for attempt in retrying:
             with attempt:
-                return self._once(method, url, params, body, retry_429=method == "GET")
+                return self._once(
+                    method,
+                    url,
+                    params,
+                    body,
+                    retry_429=method == "GET",
+                    idempotent=idempotent,
+                    on_error=on_error,
+                )
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _get(self, path: str, params=None) -> Any:
@@ -180,6 +247,59 @@ class CalendlyClient:
         )
         return _field(resource, "booking_url")
 
+    def create_invitee(
+        self,
+        event_type: str,
+        *,
+        start: datetime,
+        name: str,
+        email: str,
+        timezone: str,
+        notes: str = "",
+        attempt_id: str = "",
+        location: dict | None = None,
+        question: str | None = None,
+    ) -> dict:
+        """Book ``start`` directly (Scheduling API, ``POST /invitees``); the new invitee.
+
+        Not idempotent: only a connection that was never made is retried. ``notes`` goes in
+        as the answer to the event type's first custom question; Calendly wants that
+        question's exact text, so it is looked up (once per event type) unless ``question``
+        is given. ``location`` is Calendly's ``{"kind": ...}`` object, matching the event type.
+        """
+        if start.tzinfo is None:
+            raise ValueError("start must be timezone-aware")
+        tracking: dict[str, str | None] = dict.fromkeys(TRACKING_KEYS)  # all six, or a 400
+        tracking.update(utm_source=UTM_SOURCE, utm_content=attempt_id or None)
+        body: dict[str, Any] = {
+            "event_type": event_type,
+            "start_time": calendly_time(start),
+            "invitee": {"name": name, "email": email, "timezone": timezone},
+            "tracking": tracking,
+        }
+        if location:
+            body["location"] = location
+        if notes:
+            text = question if question is not None else self._first_question(event_type)
+            if text:
+                body["questions_and_answers"] = [{"question": text, "answer": notes, "position": 0}]
+            else:
+                log.warning("Calendly event type has no question to carry the notes; left out")
+        answer = self._request(
+            "POST", "/invitees", body=body, idempotent=False, on_error=_invitee_error
+        )
+        return _field(answer, "resource")
+
+    def _first_question(self, event_type: str) -> str | None:
+        if event_type not in self._questions:
+            resource = _field(self._get(event_type), "resource")
+            questions = sorted(
+                (q for q in resource.get("custom_questions") or [] if q.get("enabled", True)),
+                key=lambda q: q.get("position", 0),
+            )
+            self._questions[event_type] = questions[0]["name"] if questions else None
+        return self._questions[event_type]
+
     def scheduled_events(
         self, user_uri: str, *, min_start: datetime, max_start: datetime | None = None
     ) -> list[dict]:
@@ -222,6 +342,65 @@ class CalendlyClient:
 def _retryable(exc: CalendlyError) -> CalendlyError:
     exc.retryable = True
     return exc
+
+
+def _never_sent(exc: requests.RequestException) -> bool:
+    """True when the connection itself failed, so the request cannot have reached Calendly."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    if not isinstance(exc, requests.ConnectionError) or isinstance(exc, requests.Timeout):
+        return False
+    reason = exc.args[0] if exc.args else None
+    return isinstance(getattr(reason, "reason", reason), NewConnectionError)
+
+
+def _invitee_error(resp: requests.Response, detail: str) -> None:
+    """``POST /invitees`` refusals a person or the caller can act on; ``detail`` is
+    Calendly's validation details (or title and message), token scrubbed."""
+    status = resp.status_code
+    if status in (403, 404):
+        raise SchedulingApiUnavailable(NO_SCHEDULING_API, http_status=status)
+    if status == 409 or (status in (400, 422) and _slot_filled(resp)):
+        raise SlotTaken(TAKEN, field="startTime")
+    if 400 <= status < 500 and status not in (401, 429):
+        raise CalendlyRejected(
+            f"Calendly refused the booking: {detail}"[:300],
+            http_status=status,
+        )
+
+
+def _error_details(resp: requests.Response) -> list[dict]:
+    try:
+        details = resp.json().get("details") or []
+    except (ValueError, AttributeError):
+        return []
+    return [d for d in details if isinstance(d, dict)] if isinstance(details, list) else []
+
+
+def _slot_filled(resp: requests.Response) -> bool:
+    """Calendly's "that start time has been filled" (400, code ``already_filled``)."""
+    for d in _error_details(resp):
+        if d.get("code") == "already_filled":
+            return True
+        text = str(d.get("message", "")).lower()
+        if str(d.get("parameter", "")).endswith("start_time") and any(
+            w in text for w in ("filled", "taken", "unavailable", "not available", "booked")
+        ):
+            return True
+    return False
+
+
+def _details_text(resp: requests.Response) -> str:
+    """Calendly's validation details as one line: "invitee.email is required; ..."."""
+    parts = []
+    for d in _error_details(resp):
+        message = str(d.get("message", "")).strip()
+        parameter = str(d.get("parameter", "")).strip()
+        if message and parameter and not message.startswith(parameter):
+            message = f"{parameter} {message}"
+        if message:
+            parts.append(message)
+    return "; ".join(parts)
 
 
 def _wait(state) -> float:

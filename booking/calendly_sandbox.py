@@ -60,6 +60,18 @@ EVENT_TYPES = (
     },
 )
 QUESTION = "What would you like to discuss?"
+TRACKING_KEYS = (
+    "utm_campaign",
+    "utm_source",
+    "utm_medium",
+    "utm_content",
+    "utm_term",
+    "salesforce_uuid",
+)
+SCHEDULING_API_403 = (
+    "The Scheduling API is only available on paid Calendly plans. "
+    "Upgrade your plan to access this feature."
+)
 WEBHOOK_EVENTS = (
     "invitee.created",
     "invitee.canceled",
@@ -167,6 +179,10 @@ class SandboxError(Exception):
     """A refusal on the sandbox booking page, worded for the visitor."""
 
 
+class SlotGone(SandboxError):
+    """The time asked for is not (or no longer) free."""
+
+
 @dataclass
 class Answer:
     status: int
@@ -213,7 +229,19 @@ class CalendlySandbox:
         self.link_expiry = timedelta(days=link_expiry_days)
         self.pending = threading.Event()  # set when a delivery is queued
         self.calls: Counter[str] = Counter()  # requests served, by first path segment
+        # POST /invitees (the Scheduling API). Tests switch it off (403, as for a plan or
+        # token without it) or give it a budget: ``limit_invitees(n)`` allows n more calls,
+        # then answers 429 with X-RateLimit-* headers, like Calendly's per-day limits.
+        self.scheduling_api = True
+        self.invitee_calls_left: int | None = None  # None: no limit
+        self.invitee_rate_limit = 100
+        self.invitee_rate_reset = 60  # seconds, as X-RateLimit-Reset
         migrations.apply(store.db)
+
+    def limit_invitees(self, calls_left: int, *, reset_seconds: int = 60) -> None:
+        """Allow ``calls_left`` more ``POST /invitees`` calls, then answer 429."""
+        self.invitee_calls_left = calls_left
+        self.invitee_rate_reset = reset_seconds
 
     # -- URIs and shapes ---------------------------------------------------------------
     @property
@@ -326,6 +354,7 @@ class CalendlySandbox:
             ("GET", "event_types", 2): lambda: self._get_event_type(segments[1]),
             ("GET", "event_type_available_times", 1): lambda: self._available_times(query),
             ("POST", "scheduling_links", 1): lambda: self._create_link(payload),
+            ("POST", "invitees", 1): lambda: self._create_invitee(payload),
             ("GET", "scheduled_events", 1): lambda: self._list_events(query),
             ("GET", "scheduled_events", 2): lambda: self._get_event(segments[1]),
             ("GET", "scheduled_events", 3): lambda: self._list_invitees(segments[1], query),
@@ -672,25 +701,43 @@ class CalendlySandbox:
         link, et = self.link(code)
         if not name.strip() or "@" not in email:
             raise SandboxError("Please enter your name and a valid email address.")
+        booked = self._book(
+            et,
+            start,
+            name=name,
+            email=email,
+            answer=answer,
+            timezone=timezone,
+            tracking=tracking,
+            link_code=code,
+        )
+        return {**booked, "link": link}
+
+    def _book(
+        self,
+        et: dict,
+        start: datetime,
+        *,
+        name: str,
+        email: str,
+        answer: str,
+        timezone: str,
+        tracking: dict,
+        link_code: str | None = None,
+    ) -> dict:
+        """Create the event and its invitee and queue ``invitee.created``, in one transaction;
+        spend ``link_code`` when booking through a link. SlotGone when the time is not free."""
         event = self._new_event(et, start)
         end, now = parse_calendly_time(event["end_time"]), event["created_at"]
-        keys = (
-            "utm_campaign",
-            "utm_source",
-            "utm_medium",
-            "utm_content",
-            "utm_term",
-            "salesforce_uuid",
-        )
         invitee = {
             "uuid": _uuid(),
             "event_uuid": event["uuid"],
-            "link_code": code,
+            "link_code": link_code,
             "name": name.strip(),
             "email": email.strip(),
             "timezone": timezone,
             "answer": answer.strip() or None,
-            "tracking": json.dumps({k: tracking.get(k) or None for k in keys}),
+            "tracking": json.dumps({k: tracking.get(k) or None for k in TRACKING_KEYS}),
             "status": "active",
             "rescheduled": 0,
             "old_invitee": None,
@@ -704,22 +751,124 @@ class CalendlySandbox:
                 if Interval(start, end) not in self.free_slots(
                     et, start, start + timedelta(seconds=1)
                 ):
-                    raise SandboxError(
-                        "Sorry, that time is no longer available. Please pick another."
-                    )
-                spent = db.execute(
-                    "UPDATE sandbox_links SET used = used + 1 "
-                    "WHERE code = ? AND used < max_event_count",
-                    [code],
-                ).rowcount
-                if not spent:
-                    raise SandboxError("This link has already been used to book.")
+                    raise SlotGone("Sorry, that time is no longer available. Please pick another.")
+                if link_code is not None:
+                    spent = db.execute(
+                        "UPDATE sandbox_links SET used = used + 1 "
+                        "WHERE code = ? AND used < max_event_count",
+                        [link_code],
+                    ).rowcount
+                    if not spent:
+                        raise SandboxError("This link has already been used to book.")
                 db["sandbox_events"].insert(event)
                 db["sandbox_invitees"].insert(invitee)
                 self._enqueue(db, "invitee.created", invitee["uuid"])
         except sqlite3.IntegrityError as exc:  # pragma: no cover - ids are random
             raise SandboxError("Something went wrong; please try again.") from exc
-        return {"event": event, "invitee": invitee, "event_type": et, "link": link}
+        return {"event": event, "invitee": invitee, "event_type": et}
+
+    # -- the Scheduling API: POST /invitees -----------------------------------------------
+    def _create_invitee(self, payload: dict) -> Answer:
+        """Book directly, as Calendly's "Create Event Invitee" does."""
+        if not self.scheduling_api:
+            return _error(403, "Permission Denied", SCHEDULING_API_403)
+        limited = self._spend_invitee_call()
+        if limited is not None:
+            return limited
+        et = self._event_type(str(payload.get("event_type") or ""))
+        if et is None:
+            return _not_found()
+        details = []
+        try:
+            start = parse_calendly_time(str(payload["start_time"]))
+            if start.tzinfo is None:
+                raise ValueError
+        except (KeyError, ValueError):
+            start = None
+            details.append({"parameter": "start_time", "message": "is required"})
+        invitee = payload.get("invitee") if isinstance(payload.get("invitee"), dict) else {}
+        name = str(
+            invitee.get("name")
+            or " ".join(filter(None, (invitee.get("first_name"), invitee.get("last_name"))))
+        )
+        email, zone = str(invitee.get("email") or ""), str(invitee.get("timezone") or "")
+        if not name.strip():
+            details.append({"parameter": "invitee.name", "message": "is required"})
+        if "@" not in email:
+            details.append({"parameter": "invitee.email", "message": "is invalid"})
+        try:
+            ZoneInfo(zone)
+        except (ValueError, KeyError):
+            details.append({"parameter": "invitee.timezone", "message": "is invalid"})
+        location = payload.get("location")
+        if location is not None and (
+            not isinstance(location, dict) or location.get("kind") != "zoom_conference"
+        ):
+            details.append(
+                {"parameter": "location_configuration.kind", "message": "invalid location choice"}
+            )
+        answer = ""
+        for qa in payload.get("questions_and_answers") or []:
+            if not isinstance(qa, dict) or qa.get("question") != QUESTION or "answer" not in qa:
+                details.append(
+                    {"parameter": "questions_and_answers", "message": "question is invalid"}
+                )
+            else:
+                answer = str(qa["answer"] or "")
+        tracking = payload.get("tracking")
+        if tracking is not None:
+            missing = [
+                k for k in TRACKING_KEYS if not isinstance(tracking, dict) or k not in tracking
+            ]
+            details += [{"parameter": f"tracking.{k}", "message": "is missing"} for k in missing]
+        if len(payload.get("event_guests") or []) > 10:
+            details.append({"parameter": "event_guests", "message": "at most 10 guests"})
+        if details or start is None:
+            return _invalid(details)
+        try:
+            booked = self._book(
+                et,
+                start,
+                name=name,
+                email=email,
+                answer=answer,
+                timezone=zone,
+                tracking=tracking or {},
+            )
+        except SlotGone:
+            return _invalid(
+                [
+                    {
+                        "parameter": "event.start_time",
+                        "message": "That start time has been filled",
+                        "code": "already_filled",
+                    }
+                ]
+            )
+        resource = self.invitee_resource(booked["invitee"], booked["event"], embed=False)
+        return Answer(201, {"resource": resource}, self._invitee_limit_headers())
+
+    def _spend_invitee_call(self) -> Answer | None:
+        """Calendly's tight per-user limit on POST /invitees: None, or the 429 to answer."""
+        if self.invitee_calls_left is None:
+            return None
+        if self.invitee_calls_left <= 0:
+            return Answer(
+                429,
+                {"title": "Too Many Requests", "message": "Rate limit exceeded."},
+                self._invitee_limit_headers(),
+            )
+        self.invitee_calls_left -= 1
+        return None
+
+    def _invitee_limit_headers(self) -> dict:
+        if self.invitee_calls_left is None:
+            return {}
+        return {
+            "X-RateLimit-Limit": str(self.invitee_rate_limit),
+            "X-RateLimit-Remaining": str(self.invitee_calls_left),
+            "X-RateLimit-Reset": str(self.invitee_rate_reset),
+        }
 
     # -- no-shows, cancellations, reschedules -------------------------------------------
     def _invitee(self, uuid: str) -> dict | None:
