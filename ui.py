@@ -32,6 +32,13 @@ pages = [
         visibility="hidden",
     ),
     st.Page(
+        "app_pages/schedule.py",
+        title="Confirm your time",
+        icon=":material/calendar_month:",
+        url_path="schedule",
+        visibility="hidden",
+    ),
+    st.Page(
         "app_pages/confirmation.py",
         title="Waiting for Calendly",
         icon=":material/hourglass_top:",

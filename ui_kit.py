@@ -14,7 +14,7 @@ import streamlit as st
 
 from booking import funnel
 from booking.config import Settings
-from booking.services import Desk, desk_for
+from booking.services import Desk, Outcome, desk_for
 
 TZ_KEY = "visitor_tz"
 
@@ -78,6 +78,16 @@ def redirect(
         f"continue to {html.escape(label)}</a>.",
         unsafe_allow_html=True,
     )
+
+
+def follow(desk: Desk, outcome: Outcome, attempt_id: str) -> None:
+    """Take the visitor where a Calendly hand-off or a payment leads."""
+    if outcome.kind == "booked":
+        st.switch_page("app_pages/success.py", query_params={"ref": outcome.reference})
+    if outcome.kind == "embed":
+        st.switch_page("app_pages/schedule.py", query_params={"attempt": attempt_id})
+    label = "Calendly" + (" (sandbox)" if desk.sandbox else "")
+    redirect(desk, outcome.url, attempt_id, label=label)
 
 
 def is_owner(desk: Desk) -> bool:

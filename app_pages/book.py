@@ -229,7 +229,9 @@ with st.form("details", border=True, enter_to_submit=False):
             "" if via_calendly else f" We hold the time for {desk.settings.hold_minutes} minutes."
         )
         st.caption(f"Next: pay {meeting.price_label} on a secure checkout page.{held}")
-    if via_calendly:
+    if via_calendly and analyst.handoff == "direct":
+        st.caption("We book the time with Calendly for you; you stay on this site.")
+    elif via_calendly:
         st.caption(
             f"{'Then' if not meeting.is_free else 'Next'}, Calendly opens on "
             f"{slot.start.astimezone(tz):%a %-d %b} with your details filled in: choose "
@@ -254,11 +256,13 @@ if submitted:
         if not meeting.is_free:
             with st.spinner("Opening the secure checkout…"):
                 url = desk.proceed_to_pay(**request)
-            label, step = "the checkout" + (" (sandbox)" if desk.checkout_sandbox else ""), None
         elif via_calendly:
-            with st.spinner("Reserving your Calendly link…"):
-                url = desk.start_calendly_handoff(**request)
-            label, step = "Calendly" + (" (sandbox)" if desk.sandbox else ""), funnel.REDIRECTED
+            with st.spinner(
+                "Booking with Calendly…"
+                if analyst.handoff == "direct"
+                else "Reserving your Calendly link…"
+            ):
+                outcome = desk.calendly_handoff(**request)
         else:
             with st.spinner("Booking your session…"):
                 booking = desk.book_local(**request)
@@ -270,6 +274,10 @@ if submitted:
         st.error(str(exc), icon=":material/error:")
     else:
         S["reset_journey"] = True
-        if meeting.is_free and not via_calendly:
+        if not meeting.is_free:
+            label = "the checkout" + (" (sandbox)" if desk.checkout_sandbox else "")
+            ui_kit.redirect(desk, url, request["attempt_id"], label=label, step=None)
+        elif via_calendly:
+            ui_kit.follow(desk, outcome, request["attempt_id"])
+        else:
             st.switch_page("app_pages/success.py", query_params={"ref": booking.reference})
-        ui_kit.redirect(desk, url, request["attempt_id"], label=label, step=step)

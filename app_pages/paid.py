@@ -3,7 +3,6 @@
 import streamlit as st
 
 import ui_kit
-from booking import funnel
 from booking.errors import BookingError
 
 desk = ui_kit.desk()
@@ -34,12 +33,9 @@ except BookingError as exc:
     st.page_link(label="Back to booking", **book_again)
     st.stop()
 
-if outcome.kind == "booked":
-    st.switch_page("app_pages/success.py", query_params={"ref": outcome.reference})
-elif outcome.kind == "redirect":
+if outcome.kind in ("booked", "embed", "redirect"):
     st.success("Payment received, thank you.", icon=":material/check_circle:")
-    label = "Calendly" + (" (sandbox)" if desk.sandbox else "")
-    ui_kit.redirect(desk, outcome.url, attempt, label=label, step=funnel.REDIRECTED)
+    ui_kit.follow(desk, outcome, attempt)
 elif outcome.kind == "pending":
     st.info(
         "The payment provider has not confirmed your payment yet. This usually takes a few "

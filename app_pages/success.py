@@ -49,6 +49,14 @@ st.download_button(
     icon=":material/calendar_add_on:",
     type="primary",
 )
+if booking.status == "active" and (booking.reschedule_url or booking.cancel_url):
+    links = st.container(horizontal=True)
+    if booking.reschedule_url:
+        links.link_button(
+            "Reschedule on Calendly", booking.reschedule_url, icon=":material/update:"
+        )
+    if booking.cancel_url:
+        links.link_button("Cancel on Calendly", booking.cancel_url, icon=":material/event_busy:")
 if booking.status == "confirmed" and booking.analyst.provider == "local":
     with st.expander("Need to cancel?"):
         st.write("The time is released for someone else. Paid sessions are refunded in full.")

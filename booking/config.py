@@ -299,6 +299,10 @@ class Analyst(BaseModel):
     horizon_days: int = Field(default=60, ge=1, le=365)
     slot_step_minutes: int = Field(default=30, ge=5, le=240)
     meeting_types: tuple[MeetingType, ...] = ()
+    # Calendly analysts: how the visitor books once their details (and payment) are in:
+    # "redirect" to a pre-filled single-use link, an inline "embed" of it on our page, or
+    # "direct" through Calendly's Scheduling API without leaving our site.
+    handoff: Literal["redirect", "embed", "direct"] = "redirect"
     # Calendly analysts: prices by Calendly event type slug (free when absent).
     prices: dict[str, Decimal] = Field(default_factory=dict)
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")

@@ -22,6 +22,13 @@ NO_SHOW_REMOVED = "no_show_removed"
 FOLLOWUP_SENT = "followup_sent"
 FOLLOWUPS_STOPPED = "followups_stopped"
 REFUND_DUE = "refund_due"
+# What Calendly's inline embed reports (hints from the browser; the webhook confirms).
+EMBED_STEPS = {
+    "calendly.event_type_viewed": "event_type_viewed",
+    "calendly.date_and_time_selected": "date_and_time_selected",
+    "calendly.event_scheduled": "event_scheduled",
+}
+DIRECT_FALLBACK = "direct_fallback"
 
 ORDER = (
     STARTED,

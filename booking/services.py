@@ -20,6 +20,7 @@ from booking.cache import TTLCache
 from booking.calendly import (
     WINDOW,
     CalendlyClient,
+    SchedulingApiUnavailable,
     is_calendly_host,
     parse_calendly_time,
     prefill_url,
@@ -29,6 +30,7 @@ from booking.calendly_sandbox import CalendlySandbox
 from booking.config import Analyst, Catalogue, MeetingType, Settings
 from booking.errors import (
     BookingError,
+    CalendlyRateLimited,
     CalendlyUnavailable,
     InvalidInput,
     NotBookable,
@@ -120,8 +122,9 @@ def check_details(name: str | None, email: str | None, notes: str | None) -> Det
 
 @dataclass(frozen=True)
 class Outcome:
-    """Where a paid attempt stands: 'booked' (reference), 'redirect' (url to Calendly),
-    'pending' (the provider has not confirmed yet) or 'expired' (the checkout lapsed)."""
+    """Where an attempt stands: 'booked' (reference), 'redirect' (url to open), 'embed'
+    (url to show inline), 'pending' (the payment is not confirmed yet) or 'expired' (the
+    checkout lapsed)."""
 
     kind: str
     reference: str | None = None
@@ -141,6 +144,8 @@ class Booking:
     notes: str
     visitor_tz: str
     created_at: datetime
+    cancel_url: str = ""  # Calendly bookings: Calendly's own links
+    reschedule_url: str = ""
 
     @property
     def zone(self) -> ZoneInfo:
@@ -471,9 +476,11 @@ class Desk:
         timezone: str,
         attempt_id: str | None = None,
         source: str = "web",
+        create_link: bool = True,
     ) -> str:
         """Check the time is still free on Calendly, create a fresh single-use link for this
-        attempt and return it pre-filled. Every outcome is recorded on the attempt.
+        attempt and return it pre-filled (without ``create_link``: only check and note the
+        details, returning ""). Every outcome is recorded on the attempt.
 
         ``analyst`` may be None when only the event type URI is known (the seed's API).
         """
@@ -499,7 +506,9 @@ class Desk:
                     f"A {meeting.name} is paid before it is booked; please use Proceed to Pay "
                     "on the booking page."
                 )
-            url = self._new_link(attempt_id, meeting.id, details, start, visitor_zone)
+            url = ""
+            if create_link:
+                url = self._new_link(attempt_id, meeting.id, details, start, visitor_zone)
         except BookingError as exc:
             self.store.add_event(
                 attempt_id, funnel.HANDOFF_FAILED, now=self.clock(), detail={"reason": exc.code}
@@ -735,24 +744,118 @@ class Desk:
             return Outcome("booked", reference=attempt["booking_ref"])
         if payment["hold_ref"]:
             return self._confirm_paid_hold(attempt, payment)
+        return self._continue_calendly(attempt)
+
+    # -- Calendly hand-off modes: redirect, embed, direct -------------------------------
+    def calendly_handoff(self, **request) -> Outcome:
+        """The booking page's way on for a free Calendly session, in the analyst's mode:
+        a link to open ('redirect') or to embed ('embed'), or booked at once ('direct')."""
+        request.setdefault("attempt_id", None)
+        request["attempt_id"] = self._attempt_for(
+            request["attempt_id"], request.get("source", "web"), request["timezone"]
+        )
+        who = self.analyst(request["analyst"])
+        self.start_calendly_handoff(**request, create_link=False)
+        return self._continue_calendly(self.store.attempt(request["attempt_id"]), who)
+
+    def _continue_calendly(self, attempt: dict, who: Analyst | None = None) -> Outcome:
+        """Book or hand off an attempt whose details (and payment) are in; repeatable."""
+        who = who or self.analyst(attempt["analyst"])
+        kind = "embed" if who.handoff == "embed" else "redirect"
+        if attempt["booking_ref"]:
+            return Outcome("booked", reference=attempt["booking_ref"])
         if attempt["handoff_url"]:
-            return Outcome("redirect", url=attempt["handoff_url"])
-        details = Details(attempt["name"], attempt["email"], attempt["notes"] or "")
-        visitor_zone = zone(attempt["visitor_tz"])
+            return Outcome(kind, url=attempt["handoff_url"])
+        if who.handoff == "direct":
+            return self._book_direct(attempt)
         try:
             url = self._new_link(
-                attempt_id,
+                attempt["id"],
                 attempt["meeting_type"],
-                details,
+                Details(attempt["name"], attempt["email"], attempt["notes"] or ""),
                 parse_iso(attempt["slot_start"]),
-                visitor_zone,
+                zone(attempt["visitor_tz"]),
             )
         except BookingError as exc:
             self.store.add_event(
-                attempt_id, funnel.HANDOFF_FAILED, now=self.clock(), detail={"reason": exc.code}
+                attempt["id"], funnel.HANDOFF_FAILED, now=self.clock(), detail={"reason": exc.code}
             )
             raise
-        return Outcome("redirect", url=url)
+        return Outcome(kind, url=url)
+
+    def _book_direct(self, attempt: dict) -> Outcome:
+        """Book through Calendly's Scheduling API. A time taken meanwhile is refused; a rate
+        limit or the API being unavailable falls back to the single-use link, noting why."""
+        attempt_id, event_type = attempt["id"], attempt["meeting_type"]
+        start, visitor_zone = parse_iso(attempt["slot_start"]), zone(attempt["visitor_tz"])
+        try:
+            invitee = self._calendly().create_invitee(
+                event_type,
+                start=start,
+                name=attempt["name"],
+                email=attempt["email"],
+                timezone=visitor_zone.key,
+                notes=attempt["notes"] or "",
+                attempt_id=attempt_id,
+            )
+        except SlotTaken as exc:
+            self.forget_availability(event_type)
+            self.store.add_event(
+                attempt_id, funnel.BOOKING_FAILED, now=self.clock(), detail={"reason": exc.code}
+            )
+            raise slot_taken(start, visitor_zone) from exc
+        except (CalendlyRateLimited, SchedulingApiUnavailable) as exc:
+            log.warning("direct booking of %s fell back to a link: %s", attempt_id, exc.code)
+            self.store.add_event(
+                attempt_id, funnel.DIRECT_FALLBACK, now=self.clock(), detail={"reason": exc.code}
+            )
+            details = Details(attempt["name"], attempt["email"], attempt["notes"] or "")
+            url = self._new_link(attempt_id, event_type, details, start, visitor_zone)
+            return Outcome("redirect", url=url)
+        meeting = self.meeting_type(self.analyst(attempt["analyst"]), event_type)
+        payload = {
+            **invitee,
+            "tracking": {**(invitee.get("tracking") or {}), "utm_content": attempt_id},
+            "scheduled_event": invitee.get("scheduled_event")
+            or {
+                "uri": invitee.get("event"),
+                "event_type": event_type,
+                "name": meeting.name,
+                "start_time": start.isoformat(),
+                "end_time": (start + timedelta(minutes=meeting.duration_minutes)).isoformat(),
+            },
+        }
+        now = self.clock()
+        webhooks.apply(  # the same idempotent path the webhook takes when it arrives
+            self.store,
+            webhooks.Delivery(webhooks.CREATED, now, payload),
+            delivery_id=None,
+            analyst=attempt["analyst"],
+            now=now,
+            new_reference=new_reference,
+        )
+        self._after_calendly(webhooks.CREATED, payload)
+        return Outcome("booked", reference=self.store.attempt(attempt_id)["booking_ref"])
+
+    def embed_link(self, attempt_id: str) -> dict:
+        """The attempt's single-use link and state, for the embed page."""
+        attempt = self.store.attempt(attempt_id or "")
+        if attempt is None or not attempt["handoff_url"]:
+            raise NotFound("This scheduling link is not known. Please start again.")
+        return attempt
+
+    def embed_origins(self) -> list[str]:
+        """Origins whose embed messages are believed: Calendly's, or our sandbox's."""
+        if self.sandbox is not None:
+            return [self.settings.public_url.rstrip("/")]
+        return ["https://calendly.com"]
+
+    def note_embed_event(self, attempt_id: str, event: str, invitee_uri: str | None) -> None:
+        """Record what Calendly's embed reported (a browser's hint; the webhook confirms)."""
+        step = funnel.EMBED_STEPS.get(event)
+        if step and self.store.attempt(attempt_id):
+            detail = {"invitee": invitee_uri} if invitee_uri else None
+            self.store.add_event(attempt_id, step, now=self.clock(), detail=detail)
 
     def _confirm_paid_hold(self, attempt: dict, payment: dict) -> Outcome:
         held = self.store.booking(payment["hold_ref"])
@@ -1231,6 +1334,8 @@ class Desk:
             notes=row["notes"] or "",
             visitor_tz=row["visitor_tz"],
             created_at=parse_iso(row["created_at"]),
+            cancel_url=row["cancel_url"] or "",
+            reschedule_url=row["reschedule_url"] or "",
         )
 
     def health(self) -> dict:

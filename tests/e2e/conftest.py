@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -53,20 +54,21 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
-@pytest.fixture(scope="session")
-def app_server(tmp_path_factory):
+@contextlib.contextmanager
+def running_app(tmp_path_factory, name: str, **env_extra):
     """`streamlit run app.py` on a free loopback port with its own database."""
     port = free_port()
-    db = tmp_path_factory.mktemp("e2e") / "booking.db"
+    db = tmp_path_factory.mktemp(name) / "booking.db"
     url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
         "BOOKING_DB_PATH": str(db),
         "BOOKING_PUBLIC_URL": url,
         "BOOKING_OWNER_PASSWORD": OWNER_PASSWORD,
+        **env_extra,
     }
     env.pop("CALENDLY_TOKEN", None)
-    log = (tmp_path_factory.getbasetemp() / "streamlit.log").open("w")
+    log = (tmp_path_factory.getbasetemp() / f"streamlit-{name}.log").open("w")
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -99,9 +101,37 @@ def app_server(tmp_path_factory):
             proc.kill()
             raise RuntimeError(f"streamlit did not start; see {log.name}")
         time.sleep(0.2)
-    yield {"url": url, "db": str(db)}
-    proc.terminate()
     try:
+        yield {"url": url, "db": str(db)}
+    finally:
+        proc.terminate()
         proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory):
+    """The app as shipped (Assassin in redirect mode)."""
+    with running_app(tmp_path_factory, "e2e") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def mode_server(tmp_path_factory):
+    """Start (once each) the app with Assassin switched to another hand-off mode."""
+    with contextlib.ExitStack() as stack:
+        servers: dict = {}
+
+        def start(mode: str) -> dict:
+            if mode not in servers:
+                catalogue = tmp_path_factory.mktemp(f"catalogue-{mode}") / "analysts.toml"
+                shipped = (ROOT / "data/analysts.toml").read_text(encoding="utf-8")
+                catalogue.write_text(
+                    shipped.replace('handoff = "redirect"', f'handoff = "{mode}"'),
+                    encoding="utf-8",
+                )
+                servers[mode] = stack.enter_context(
+                    running_app(tmp_path_factory, mode, BOOKING_CATALOGUE=str(catalogue))
+                )
+            return servers[mode]
+
+        yield start

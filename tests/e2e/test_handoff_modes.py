@@ -1,0 +1,67 @@
+"""Assassin switched to the inline embed or to direct booking, end to end in a browser."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from booking.config import Settings
+from booking.services import build_desk
+from tests.e2e.conftest import settle
+
+pytestmark = pytest.mark.browser
+
+
+def book_quick_consult(page: Page, url: str) -> str:
+    """Assassin's free Quick Consult up to the Book button; returns the chosen time."""
+    page.goto(url)
+    settle(page)
+    page.get_by_role("button", name="Choose Assassin").click()
+    settle(page)
+    page.get_by_text("Quick Consult — 30 min · Free").click()
+    settle(page)
+    page.get_by_role("radiogroup", name="Date").get_by_role("radio").first.click()
+    settle(page)
+    times = page.get_by_role("radiogroup", name="Time").get_by_role("radio")
+    chosen = times.first.inner_text()
+    times.first.click()
+    settle(page)
+    page.get_by_role("textbox", name="Name").fill("Ada <b>Lovelace</b>")
+    page.get_by_role("textbox", name="Email").fill("ada@example.com")
+    page.get_by_role("button", name="Book").click()
+    return chosen
+
+
+def steps(server: dict) -> list[str]:
+    desk = build_desk(Settings(db_path=server["db"], public_url=server["url"]))
+    return [r["step"] for r in desk.store.db.query("SELECT step FROM funnel_events ORDER BY id")]
+
+
+def test_embed_mode_books_inside_our_page_and_records_what_the_widget_reports(
+    page: Page, mode_server
+):
+    """The sandbox page inside our page: pick, schedule, webhook, then the success page."""
+    server = mode_server("embed")
+    chosen = book_quick_consult(page, server["url"])
+    page.wait_for_url(re.compile(r"/schedule\?attempt=att_"), timeout=20_000)
+    widget = page.frame_locator("iframe[title='Calendly scheduling']")
+    expect(widget.get_by_role("textbox", name="Name")).to_have_value("Ada <b>Lovelace</b>")
+    widget.get_by_role("radio", name=chosen).check()
+    widget.get_by_role("button", name="Schedule Event").click()
+
+    expect(page.get_by_role("heading", name="You're booked")).to_be_visible(timeout=30_000)
+    recorded = steps(server)
+    for step in ("event_type_viewed", "date_and_time_selected", "event_scheduled", "booked"):
+        assert step in recorded
+
+
+def test_direct_mode_books_through_the_scheduling_api_without_leaving(page: Page, mode_server):
+    """Book → booked on Calendly (sandbox) at once, with Calendly's own links offered."""
+    server = mode_server("direct")
+    book_quick_consult(page, server["url"])
+    expect(page.get_by_role("heading", name="You're booked")).to_be_visible(timeout=20_000)
+    expect(page).to_have_url(re.compile(r"/success\?ref=BD-"))
+    expect(page.get_by_role("link", name="Cancel on Calendly")).to_be_visible()
+    assert "link_created" not in steps(server) and "booked" in steps(server)
