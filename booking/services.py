@@ -1182,7 +1182,7 @@ class Desk:
         if event not in (webhooks.CREATED, webhooks.CANCELED):
             return
         self.forget_availability((payload.get("scheduled_event") or {}).get("event_type", ""))
-        row = self.store.booking_by_invitee_suffix(payload.get("uri") or "")
+        row = self.store.booking_by_invitee(payload.get("uri") or "")
         if row is None:
             return
         if event == webhooks.CREATED and self.settings.calendly_confirmations:

@@ -703,6 +703,11 @@ class Store:
         ).fetchone()
         return row[0] if row else None
 
+    def booking_by_invitee(self, invitee_uri: str) -> dict | None:
+        """The booking of a Calendly invitee URI (exact, through its unique index)."""
+        rows = list(self.db.query("SELECT * FROM bookings WHERE invitee_uri = ?", [invitee_uri]))
+        return rows[0] if rows else None
+
     def booking_by_invitee_suffix(self, suffix: str) -> dict | None:
         rows = list(
             self.db.query(
