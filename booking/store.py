@@ -562,7 +562,9 @@ class Store:
     # -- payments --------------------------------------------------------------------
     def add_payment(self, row: dict, *, now: datetime) -> None:
         with self.write() as db:
-            db["payments"].insert({**row, "created_at": iso(now), "updated_at": iso(now)})
+            db["payments"].insert(  # the same checkout twice (a double click) is kept once
+                {**row, "created_at": iso(now), "updated_at": iso(now)}, ignore=True
+            )
 
     def payment(self, payment_id: str) -> dict | None:
         rows = list(self.db.query("SELECT * FROM payments WHERE id = ?", [payment_id]))
