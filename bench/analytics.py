@@ -64,6 +64,7 @@ def measure() -> dict:
             "booking rates": lambda f=f: analytics.booking_rates(db, f),
             "incomplete attempts": lambda f=f: analytics.incomplete(db, f, now=NOW, hours=24),
             "webhook health": lambda f=f: analytics.webhook_health(db, f),
+            "follow-ups": lambda f=f: analytics.followups(db, f),
             "filtered: one analyst, kpis": lambda f=f: analytics.kpis(
                 db, analytics.Filters(f.first, f.last, analyst="maya-chen")
             ),
