@@ -7,7 +7,8 @@ import hmac
 import logging
 import secrets
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -81,6 +82,23 @@ def describe_time(when: datetime, tz: ZoneInfo) -> str:
     return f"{local:%H:%M} on {local:%a} {local.day} {local:%b}"
 
 
+def pay_first(meeting: MeetingType) -> NotBookable:
+    """The error for booking a priced session without paying."""
+    return NotBookable(
+        f"A {meeting.name} is paid before it is booked; please use Proceed to Pay "
+        "on the booking page."
+    )
+
+
+def refunded(payment: dict) -> SlotTaken:
+    """The error for a payment that arrived after its time was taken."""
+    return SlotTaken(
+        "The time you paid for was taken before your payment came through. Your payment of "
+        f"{money(payment['amount'], payment['currency'])} will be refunded in full; please "
+        "pick another time."
+    )
+
+
 def slot_taken(start: datetime, tz: ZoneInfo) -> SlotTaken:
     """The error for a time someone else took first, worded in the visitor's zone."""
     return SlotTaken(
@@ -96,6 +114,11 @@ class Details:
     name: str
     email: str
     notes: str
+
+    @classmethod
+    def of(cls, attempt: dict) -> Details:
+        """The details already checked and kept on an attempt."""
+        return cls(attempt["name"], attempt["email"], attempt["notes"] or "")
 
 
 def check_details(name: str | None, email: str | None, notes: str | None) -> Details:
@@ -168,6 +191,20 @@ class Desk:
     mail_transport: mail.SmtpTransport | None = None
     availability_cache: TTLCache = field(default_factory=lambda: TTLCache(60))
     catalogue_cache: TTLCache = field(default_factory=lambda: TTLCache(300))
+
+    @contextmanager
+    def _failure_recorded(self, attempt_id: str, step: str) -> Iterator[None]:
+        """Record a BookingError raised inside as funnel ``step`` (with its reason), then
+        let it go on to the caller."""
+        try:
+            yield
+        except BookingError as exc:
+            self.store.add_event(attempt_id, step, now=self.clock(), detail={"reason": exc.code})
+            raise
+
+    def link(self, path: str) -> str:
+        """An address on this desk, e.g. ``link("/paid?attempt=…")``."""
+        return self.settings.public_url.rstrip("/") + path
 
     # -- catalogue -----------------------------------------------------------------
     def analyst(self, slug: str) -> Analyst:
@@ -384,14 +421,11 @@ class Desk:
         a refusal as step ``booking_failed`` with the reason.
         """
         attempt_id = self._attempt_for(attempt_id, "api", timezone)
-        try:
+        with self._failure_recorded(attempt_id, funnel.BOOKING_FAILED):
             who = self.local_analyst(analyst)
             meeting = who.meeting_type(meeting_type)
             if not meeting.is_free:
-                raise NotBookable(
-                    f"A {meeting.name} is paid before it is booked; please use Proceed to Pay "
-                    "on the booking page."
-                )
+                raise pay_first(meeting)
             details, start, visitor_zone = self._take_details(
                 attempt_id,
                 who,
@@ -405,11 +439,6 @@ class Desk:
             reference = self._take_local_slot(
                 attempt_id, who, meeting, details, start, visitor_zone, hold=False
             )
-        except BookingError as exc:
-            self.store.add_event(
-                attempt_id, funnel.BOOKING_FAILED, now=self.clock(), detail={"reason": exc.code}
-            )
-            raise
         booking = self.booking(reference)
         self._send(mail.confirmation, booking, manage_url=self.manage_url(booking))
         return booking
@@ -485,7 +514,7 @@ class Desk:
         ``analyst`` may be None when only the event type URI is known (the seed's API).
         """
         attempt_id = self._attempt_for(attempt_id, source, timezone)
-        try:
+        with self._failure_recorded(attempt_id, funnel.HANDOFF_FAILED):
             who = self.analyst(analyst) if analyst else self.calendly_analyst_for(meeting_type)
             if who.provider != "calendly":
                 raise NotBookable(f"{who.name} is booked on this site, not through Calendly.")
@@ -502,18 +531,10 @@ class Desk:
             )
             self._check_calendly_time(who, meeting, start, visitor_zone)
             if not meeting.is_free:
-                raise NotBookable(
-                    f"A {meeting.name} is paid before it is booked; please use Proceed to Pay "
-                    "on the booking page."
-                )
+                raise pay_first(meeting)
             url = ""
             if create_link:
                 url = self._new_link(attempt_id, meeting.id, details, start, visitor_zone)
-        except BookingError as exc:
-            self.store.add_event(
-                attempt_id, funnel.HANDOFF_FAILED, now=self.clock(), detail={"reason": exc.code}
-            )
-            raise
         return url
 
     def _check_calendly_time(
@@ -578,7 +599,7 @@ class Desk:
     def may_redirect_to(self, url: str) -> bool:
         """Only Calendly's and Stripe Checkout's own pages, or this desk's sandbox pages,
         are redirect targets."""
-        ours = self.settings.public_url.rstrip("/")
+        ours = self.link("")
         if same_origin(url, ours):
             return (self.sandbox is not None and url.startswith(f"{ours}/sandbox/calendly/")) or (
                 self.checkout_sandbox is not None and url.startswith(f"{ours}/sandbox/checkout/")
@@ -623,7 +644,7 @@ class Desk:
         to pay on. Asked again for the same attempt and time (a double click, a reload),
         it returns the same open checkout instead of a second one."""
         attempt_id = self._attempt_for(attempt_id, source, timezone)
-        try:
+        with self._failure_recorded(attempt_id, funnel.BOOKING_FAILED):
             who = self.analyst(analyst)
             meeting = self.meeting_type(who, meeting_type)
             if meeting.is_free:
@@ -656,7 +677,7 @@ class Desk:
                 )
             else:
                 self._check_calendly_time(who, meeting, start, visitor_zone)
-            base = f"{self.settings.public_url.rstrip('/')}/paid?attempt={attempt_id}"
+            base = self.link(f"/paid?attempt={attempt_id}")
             try:
                 checkout = self.payments.create(
                     attempt_id=attempt_id,
@@ -673,11 +694,6 @@ class Desk:
                 if hold:
                     self._release(hold)
                 raise
-        except BookingError as exc:
-            self.store.add_event(
-                attempt_id, funnel.BOOKING_FAILED, now=self.clock(), detail={"reason": exc.code}
-            )
-            raise
         now = self.clock()
         self.store.add_payment(
             {
@@ -734,11 +750,7 @@ class Desk:
                 )
             payment = self.store.payment(payment["id"])
         if payment["status"] == "refund_due":
-            raise SlotTaken(
-                "The time you paid for was taken before your payment came through. Your "
-                f"payment of {money(payment['amount'], payment['currency'])} will be refunded "
-                "in full; please pick another time."
-            )
+            raise refunded(payment)
         attempt = self.store.attempt(attempt_id)
         if attempt["booking_ref"]:
             return Outcome("booked", reference=attempt["booking_ref"])
@@ -768,19 +780,14 @@ class Desk:
             return Outcome(kind, url=attempt["handoff_url"])
         if who.handoff == "direct":
             return self._book_direct(attempt)
-        try:
+        with self._failure_recorded(attempt["id"], funnel.HANDOFF_FAILED):
             url = self._new_link(
                 attempt["id"],
                 attempt["meeting_type"],
-                Details(attempt["name"], attempt["email"], attempt["notes"] or ""),
+                Details.of(attempt),
                 parse_iso(attempt["slot_start"]),
                 zone(attempt["visitor_tz"]),
             )
-        except BookingError as exc:
-            self.store.add_event(
-                attempt["id"], funnel.HANDOFF_FAILED, now=self.clock(), detail={"reason": exc.code}
-            )
-            raise
         return Outcome(kind, url=url)
 
     def _book_direct(self, attempt: dict) -> Outcome:
@@ -809,8 +816,7 @@ class Desk:
             self.store.add_event(
                 attempt_id, funnel.DIRECT_FALLBACK, now=self.clock(), detail={"reason": exc.code}
             )
-            details = Details(attempt["name"], attempt["email"], attempt["notes"] or "")
-            url = self._new_link(attempt_id, event_type, details, start, visitor_zone)
+            url = self._new_link(attempt_id, event_type, Details.of(attempt), start, visitor_zone)
             return Outcome("redirect", url=url)
         meeting = self.meeting_type(self.analyst(attempt["analyst"]), event_type)
         payload = {
@@ -847,7 +853,7 @@ class Desk:
     def embed_origins(self) -> list[str]:
         """Origins whose embed messages are believed: Calendly's, or our sandbox's."""
         if self.sandbox is not None:
-            return [self.settings.public_url.rstrip("/")]
+            return [self.link("")]
         return ["https://calendly.com"]
 
     def note_embed_event(self, attempt_id: str, event: str, invitee_uri: str | None) -> None:
@@ -874,7 +880,7 @@ class Desk:
             self._send(mail.confirmation, booking, manage_url=self.manage_url(booking))
             return Outcome("booked", reference=held["reference"])
         self._refund_due(payment, reason="slot_taken")
-        return self.complete_payment(attempt["id"], payment["id"])  # says so, once
+        raise refunded(payment)
 
     def abandon_payment(self, attempt_id: str, checkout_id: str | None = None) -> None:
         """The visitor cancelled at the checkout: release the held time (if still unpaid)."""
@@ -919,7 +925,7 @@ class Desk:
             except BookingError as exc:
                 log.warning("payment %s not settled: %s", payment["id"], exc)
                 continue
-            if outcome.kind == "pending" or outcome.kind == "expired":
+            if outcome.kind in ("pending", "expired"):
                 self._abandon(payment)
                 done["abandoned"] += 1
             else:
@@ -994,7 +1000,7 @@ class Desk:
             self._send(
                 mail.cancellation,
                 self.booking(reference),
-                book_url=self.settings.public_url,
+                book_url=self.link("/"),
                 refund_due=refund,
             )
 
@@ -1004,7 +1010,7 @@ class Desk:
         return self.settings.brand_name
 
     def manage_url(self, booking: Booking) -> str:
-        return f"{self.settings.public_url.rstrip('/')}/success?ref={booking.reference}"
+        return self.link(f"/success?ref={booking.reference}")
 
     def _send(self, render: Callable[..., mail.Mail], *args, **kwargs) -> None:
         """Write an email (``render`` is one of ``booking.mail``'s) and queue it; a failure
@@ -1071,7 +1077,7 @@ class Desk:
                 analyst_name=who.name,
                 meeting_name=meeting_name,
                 resume_url=resume,
-                stop_url=f"{s.public_url.rstrip('/')}/followups/stop?attempt={attempt['id']}",
+                stop_url=self.link(f"/followups/stop?attempt={attempt['id']}"),
             )
             self.store.add_event(
                 attempt["id"], funnel.FOLLOWUP_SENT, now=now, detail={"number": number}
@@ -1093,12 +1099,12 @@ class Desk:
             return self._new_link(
                 attempt["id"],
                 attempt["meeting_type"],
-                Details(attempt["name"], attempt["email"], attempt["notes"] or ""),
+                Details.of(attempt),
                 start,
                 zone(attempt["visitor_tz"]),
                 handoff=False,
             )
-        return f"{self.settings.public_url.rstrip('/')}/?analyst={attempt['analyst']}"
+        return self.link(f"/?analyst={attempt['analyst']}")
 
     def stop_followups(self, attempt_id: str) -> bool:
         """The visitor opted out through the link in a follow-up; True if it was theirs."""
@@ -1182,17 +1188,16 @@ class Desk:
         if event not in (webhooks.CREATED, webhooks.CANCELED):
             return
         self.forget_availability((payload.get("scheduled_event") or {}).get("event_type", ""))
-        row = self.store.booking_by_invitee(payload.get("uri") or "")
-        if row is None:
-            return
-        if event == webhooks.CREATED and self.settings.calendly_confirmations:
-            self._send(
-                mail.calendly_confirmation,
-                self.booking(row["reference"]),
-                cancel_url=row["cancel_url"] or "",
-                reschedule_url=row["reschedule_url"] or "",
-            )
-        elif event == webhooks.CANCELED and not payload.get("rescheduled"):
+        uri = payload.get("uri") or ""
+        if event == webhooks.CREATED:
+            if self.settings.calendly_confirmations and (row := self.store.booking_by_invitee(uri)):
+                self._send(
+                    mail.calendly_confirmation,
+                    self.booking(row["reference"]),
+                    cancel_url=row["cancel_url"] or "",
+                    reschedule_url=row["reschedule_url"] or "",
+                )
+        elif not payload.get("rescheduled") and (row := self.store.booking_by_invitee(uri)):
             self._after_cancel(row["reference"])
 
     def reconcile(self, since: datetime | None = None) -> Counter:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from booking.config import Catalogue
@@ -108,3 +110,15 @@ def test_embed_mode_hands_over_a_link_for_the_widget_and_records_its_reports(san
     desk.note_embed_event(req["attempt_id"], "calendly.page_height", None)
     desk.note_embed_event(req["attempt_id"], "calendly.event_scheduled", "https://x/invitees/1")
     assert steps(desk, req["attempt_id"])[-2:] == ["event_type_viewed", "event_scheduled"]
+
+
+def test_a_calendly_booking_gets_our_branded_confirmation_only_when_switched_on(sandbox_desk):
+    """BOOKING_CALENDLY_CONFIRMATIONS=1 adds our email (with Calendly's links) to Calendly's."""
+    desk = in_mode(sandbox_desk, "direct")
+    desk.calendly_handoff(**request(desk))
+    assert desk.outbox() == []
+    desk.settings = replace(desk.settings, calendly_confirmations=1)
+    desk.calendly_handoff(**request(desk, email="bo@example.com"))
+    (message,) = desk.outbox()
+    assert message["kind"] == "calendly_confirmation" and message["to_addr"] == "bo@example.com"
+    assert "/sandbox/calendly/cancellations/" in message["text"]
