@@ -51,7 +51,7 @@ NO_SCHEDULING_API = (
     "Booking directly through Calendly is not available for this account; "
     "please book through the Calendly page instead."
 )
-TRACKING_KEYS = (
+TRACKING_KEYS = (  # Calendly's tracking fields, as in webhooks and scheduling links
     "utm_campaign",
     "utm_source",
     "utm_medium",

@@ -28,7 +28,13 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 from sqlite_utils import Database, Migrations
 
-from booking.calendly import DEFAULT_API_URL, WINDOW, calendly_time, parse_calendly_time
+from booking.calendly import (
+    DEFAULT_API_URL,
+    TRACKING_KEYS,
+    WINDOW,
+    calendly_time,
+    parse_calendly_time,
+)
 from booking.config import Analyst, MeetingType
 from booking.signatures import sign
 from booking.slots import Interval, free_slots
@@ -60,14 +66,6 @@ EVENT_TYPES = (
     },
 )
 QUESTION = "What would you like to discuss?"
-TRACKING_KEYS = (
-    "utm_campaign",
-    "utm_source",
-    "utm_medium",
-    "utm_content",
-    "utm_term",
-    "salesforce_uuid",
-)
 SCHEDULING_API_403 = (
     "The Scheduling API is only available on paid Calendly plans. "
     "Upgrade your plan to access this feature."

@@ -21,18 +21,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from booking.calendly import parse_calendly_time
+from booking.calendly import TRACKING_KEYS, parse_calendly_time
 from booking.calendly_sandbox import QUESTION, USER_NAME, CalendlySandbox, SandboxError
 
 PREFILL = ("name", "email", "a1")
-TRACKING = (
-    "utm_campaign",
-    "utm_source",
-    "utm_medium",
-    "utm_content",
-    "utm_term",
-    "salesforce_uuid",
-)
 
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1a1a1a;
@@ -96,7 +88,9 @@ def _picker(sandbox: CalendlySandbox, et: dict, params: dict, zone: ZoneInfo) ->
         chosen = None
     if chosen not in days:
         chosen = next(iter(days), None)
-    keep = {k: v for k, v in params.items() if k in (*PREFILL, *TRACKING, "tz", *_embed(params))}
+    keep = {
+        k: v for k, v in params.items() if k in (*PREFILL, *TRACKING_KEYS, "tz", *_embed(params))
+    }
     day_links = "".join(
         f"<a href='?{_e(urlencode({**keep, 'date': d.isoformat(), 'month': f'{d:%Y-%m}'}))}'"
         f"{' aria-current=date' if d == chosen else ''}>{d:%a %-d %b}</a>"
@@ -236,7 +230,7 @@ def sandbox_routes(sandbox: CalendlySandbox) -> list[Route]:
         embed = _embed(params)
         hidden = "".join(
             f"<input type=hidden name='{k}' value='{_e(params.get(k))}'>"
-            for k in (*TRACKING, "tz", *embed)
+            for k in (*TRACKING_KEYS, "tz", *embed)
             if params.get(k)
         )
         body = (
@@ -273,7 +267,7 @@ def sandbox_routes(sandbox: CalendlySandbox) -> list[Route]:
                 email=form.get("email", ""),
                 answer=form.get("a1", ""),
                 timezone=zone.key,
-                tracking={k: form.get(k) for k in TRACKING},
+                tracking={k: form.get(k) for k in TRACKING_KEYS},
             )
         except SandboxError as exc:
             return booking_form(code, params, str(exc), status=409)
