@@ -1,4 +1,4 @@
-"""Calendly webhook signatures: ``Calendly-Webhook-Signature: t=<unix>,v1=<hex>``.
+"""Webhook signatures: ``Calendly-Webhook-Signature: t=<unix>,v1=<hex>`` (and Stripe's).
 
 ``v1`` is the lowercase hex HMAC-SHA256, keyed with the subscription's signing key, of
 the bytes ``b"<t>." + raw_body``. Verification works on the raw bytes, compares in
@@ -49,25 +49,34 @@ def sign(body: bytes, key: str, timestamp: int) -> str:
 
 
 def verify(
-    header: str | None, body: bytes, keys: Iterable[str], *, now: float, tolerance: float = 180
+    header: str | None,
+    body: bytes,
+    keys: Iterable[str],
+    *,
+    now: float,
+    tolerance: float = 180,
+    header_name: str = HEADER,
 ) -> int:
-    """Check a delivery's signature; return its timestamp or raise a SignatureError."""
+    """Check a delivery's signature; return its timestamp or raise a SignatureError.
+
+    Stripe signs the same way (``Stripe-Signature``): ``header_name`` is only for messages.
+    """
     if not header:
-        raise MissingSignature(f"The {HEADER} header is missing.")
+        raise MissingSignature(f"The {header_name} header is missing.")
     timestamp, candidates = None, []
     for part in header.split(","):
         name, sep, value = part.strip().partition("=")
         if not sep:
-            raise MalformedSignature(f"The {HEADER} header is not 't=<unix>,v1=<hex>'.")
+            raise MalformedSignature(f"The {header_name} header is not 't=<unix>,v1=<hex>'.")
         if name == "t":
             try:
                 timestamp = int(value)
             except ValueError:
-                raise MalformedSignature(f"The {HEADER} timestamp is not a number.") from None
+                raise MalformedSignature(f"The {header_name} timestamp is not a number.") from None
         elif name == "v1":
             candidates.append(value.strip().lower())
     if timestamp is None or not candidates:
-        raise MalformedSignature(f"The {HEADER} header needs both t= and v1=.")
+        raise MalformedSignature(f"The {header_name} header needs both t= and v1=.")
     if abs(now - timestamp) > tolerance:
         raise StaleSignature(
             f"The signature timestamp is more than {tolerance:.0f} s from our clock."
