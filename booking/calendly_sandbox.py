@@ -38,7 +38,7 @@ from booking.calendly import (
 from booking.config import Analyst, MeetingType
 from booking.signatures import sign
 from booking.slots import Interval, free_slots
-from booking.store import Store
+from booking.store import Store, first
 
 log = logging.getLogger(__name__)
 
@@ -655,8 +655,7 @@ class CalendlySandbox:
     # -- the booking page's actions ------------------------------------------------------
     def link(self, code: str) -> tuple[dict, dict]:
         """The link and its event type; SandboxError when unknown, used up or expired."""
-        rows = list(self.store.db.query("SELECT * FROM sandbox_links WHERE code = ?", [code]))
-        row = rows[0] if rows else None
+        row = first(self.store.db, "SELECT * FROM sandbox_links WHERE code = ?", [code])
         if row is None:
             raise SandboxError("This booking link does not exist.")
         if row["used"] >= row["max_event_count"]:
@@ -870,8 +869,7 @@ class CalendlySandbox:
 
     # -- no-shows, cancellations, reschedules -------------------------------------------
     def _invitee(self, uuid: str) -> dict | None:
-        rows = list(self.store.db.query("SELECT * FROM sandbox_invitees WHERE uuid = ?", [uuid]))
-        return rows[0] if rows else None
+        return first(self.store.db, "SELECT * FROM sandbox_invitees WHERE uuid = ?", [uuid])
 
     def _mark_no_show(self, payload: dict) -> Answer:
         inv = self._invitee(str(payload.get("invitee", "")).rstrip("/").rsplit("/", 1)[-1])

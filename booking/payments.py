@@ -23,7 +23,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from booking.config import CURRENCY_SYMBOLS
-from booking.store import Store, iso
+from booking.store import Store, first, iso
 from booking.stripe_checkout import Checkout
 
 SESSION_PLACEHOLDER = "{CHECKOUT_SESSION_ID}"  # Stripe's, replaced in the success URL
@@ -99,10 +99,7 @@ class SandboxCheckout:
         migrations.apply(store.db)
 
     def _row(self, checkout_id: str) -> dict | None:
-        rows = list(
-            self.store.db.query("SELECT * FROM sandbox_checkouts WHERE id = ?", [checkout_id])
-        )
-        return rows[0] if rows else None
+        return first(self.store.db, "SELECT * FROM sandbox_checkouts WHERE id = ?", [checkout_id])
 
     def _checkout(self, row: dict) -> Checkout:
         return Checkout(
@@ -141,10 +138,10 @@ class SandboxCheckout:
                 },
                 ignore=True,  # the same idempotency key gives back the same checkout
             )
-        row = next(
-            self.store.db.query(
-                "SELECT * FROM sandbox_checkouts WHERE idempotency_key = ?", [idempotency_key]
-            )
+        row = first(
+            self.store.db,
+            "SELECT * FROM sandbox_checkouts WHERE idempotency_key = ?",
+            [idempotency_key],
         )
         return self._checkout(row)
 

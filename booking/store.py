@@ -277,9 +277,13 @@ def _roll(db: Database, key: tuple, vec: list[int], sign: int) -> None:
     )
 
 
+def first(db: Database, sql: str, params) -> dict | None:
+    """The first row a query gives, as a dict, or None."""
+    return next(db.query(sql, params), None)
+
+
 def _facts(db: Database, attempt_id: str) -> dict | None:
-    rows = list(db.query(f"SELECT {_ATTEMPT_FACTS} FROM attempts WHERE id = ?", [attempt_id]))  # noqa: S608
-    return rows[0] if rows else None
+    return first(db, f"SELECT {_ATTEMPT_FACTS} FROM attempts WHERE id = ?", [attempt_id])  # noqa: S608
 
 
 def _reroll(db: Database, before: dict | None, after: dict | None) -> None:
@@ -415,8 +419,7 @@ class Store:
                 _reroll(db, before, _facts(db, attempt_id))
 
     def attempt(self, attempt_id: str) -> dict | None:
-        rows = list(self.db.query("SELECT * FROM attempts WHERE id = ?", [attempt_id]))
-        return rows[0] if rows else None
+        return first(self.db, "SELECT * FROM attempts WHERE id = ?", [attempt_id])
 
     def events(self, attempt_id: str) -> list[dict]:
         return list(
@@ -567,8 +570,7 @@ class Store:
             )
 
     def payment(self, payment_id: str) -> dict | None:
-        rows = list(self.db.query("SELECT * FROM payments WHERE id = ?", [payment_id]))
-        return rows[0] if rows else None
+        return first(self.db, "SELECT * FROM payments WHERE id = ?", [payment_id])
 
     def payments_of(self, attempt_id: str) -> list[dict]:
         """An attempt's checkouts, newest first."""
@@ -707,17 +709,14 @@ class Store:
 
     def booking_by_invitee(self, invitee_uri: str) -> dict | None:
         """The booking of a Calendly invitee URI (exact, through its unique index)."""
-        rows = list(self.db.query("SELECT * FROM bookings WHERE invitee_uri = ?", [invitee_uri]))
-        return rows[0] if rows else None
+        return first(self.db, "SELECT * FROM bookings WHERE invitee_uri = ?", [invitee_uri])
 
     def booking_by_invitee_suffix(self, suffix: str) -> dict | None:
-        rows = list(
-            self.db.query(
-                "SELECT * FROM bookings WHERE invitee_uri LIKE ? ESCAPE '\\' LIMIT 1",
-                ["%" + suffix.replace("%", "\\%").replace("_", "\\_")],
-            )
+        return first(
+            self.db,
+            "SELECT * FROM bookings WHERE invitee_uri LIKE ? ESCAPE '\\' LIMIT 1",
+            ["%" + suffix.replace("%", "\\%").replace("_", "\\_")],
         )
-        return rows[0] if rows else None
 
     def import_history(self, histories, *, chunk: int = 20_000) -> int:
         """Write many attempts with their events and bookings (demo data, benchmarks),
@@ -758,5 +757,4 @@ class Store:
             )
 
     def booking(self, reference: str) -> dict | None:
-        rows = list(self.db.query("SELECT * FROM bookings WHERE reference = ?", [reference]))
-        return rows[0] if rows else None
+        return first(self.db, "SELECT * FROM bookings WHERE reference = ?", [reference])
