@@ -37,6 +37,22 @@ def settle(page) -> None:
     page.locator("[data-testid=stApp][data-test-script-state=notRunning]").wait_for()
 
 
+def pick_first_time(page, analyst: str, meeting: str) -> str:
+    """On the Book page: the analyst, the meeting type, the first free date and its first
+    time; returns that time as shown."""
+    page.get_by_role("button", name=f"Choose {analyst}").click()
+    settle(page)
+    page.get_by_text(meeting).click()
+    settle(page)
+    page.get_by_role("radiogroup", name="Date").get_by_role("radio").first.click()
+    settle(page)
+    first = page.get_by_role("radiogroup", name="Time").get_by_role("radio").first
+    chosen = first.inner_text()
+    first.click()
+    settle(page)
+    return chosen
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {
@@ -55,8 +71,11 @@ def browser_type_launch_args(browser_type_launch_args):
 
 
 @contextlib.contextmanager
-def running_app(tmp_path_factory, name: str, **env_extra):
-    """`streamlit run app.py` on a free loopback port with its own database."""
+def running_app(
+    tmp_path_factory, name: str, *, script: str = "app.py", health: str = "/healthz", **env_extra
+):
+    """`streamlit run <script>` on a free loopback port with its own database; yields its
+    URL once ``health`` answers."""
     port = free_port()
     db = tmp_path_factory.mktemp(name) / "booking.db"
     url = f"http://127.0.0.1:{port}"
@@ -75,7 +94,7 @@ def running_app(tmp_path_factory, name: str, **env_extra):
             "-m",
             "streamlit",
             "run",
-            "app.py",
+            script,
             "--server.port",
             str(port),
             "--server.address",
@@ -93,7 +112,7 @@ def running_app(tmp_path_factory, name: str, **env_extra):
     deadline = time.monotonic() + 60
     while True:
         try:
-            if requests.get(f"{url}/healthz", timeout=1).ok:
+            if requests.get(f"{url}{health}", timeout=1).ok:
                 break
         except requests.RequestException:
             pass
@@ -105,7 +124,10 @@ def running_app(tmp_path_factory, name: str, **env_extra):
         yield {"url": url, "db": str(db)}
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 @pytest.fixture(scope="session")

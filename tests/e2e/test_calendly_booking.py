@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 from booking.config import Settings
 from booking.services import build_desk
-from tests.e2e.conftest import settle
+from tests.e2e.conftest import pick_first_time, settle
 
 pytestmark = pytest.mark.browser
 
@@ -19,16 +19,7 @@ def test_book_page_to_sandbox_calendly_to_confirmation(page: Page, app_server):
     """Book page → pre-filled sandbox page → Schedule Event → signed webhook → confirmed."""
     page.goto(app_server["url"])
     settle(page)
-    page.get_by_role("button", name="Choose Assassin").click()
-    settle(page)
-    page.get_by_text("Quick Consult — 30 min · Free").click()
-    settle(page)
-    page.get_by_role("radiogroup", name="Date").get_by_role("radio").first.click()
-    settle(page)
-    times = page.get_by_role("radiogroup", name="Time").get_by_role("radio")
-    chosen = times.first.inner_text()
-    times.first.click()
-    settle(page)
+    chosen = pick_first_time(page, "Assassin", "Quick Consult — 30 min · Free")
     page.get_by_role("textbox", name="Name").fill("Zoë O'Brien & Co")
     page.get_by_role("textbox", name="Email").fill("zoe@example.com")
     page.get_by_role("textbox", name="Notes (optional)").fill("Hedging 50% + options?")

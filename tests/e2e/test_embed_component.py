@@ -6,21 +6,18 @@ on another port (another origin) and the top window itself post forged ones.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import pytest
-import requests
 from playwright.sync_api import Page, expect
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
 
-from tests.e2e.conftest import ROOT, settle
-from tests.servers import free_port
+from tests.e2e.conftest import ROOT, running_app, settle
+from tests.servers import serve
 from ui_embed import calendly_inline, clean_event, embed_origins
 
 INVITEE = "https://api.calendly.test/scheduled_events/EV1/invitees/INV1"
@@ -61,99 +58,40 @@ document.getElementById('done').textContent = 'away posted';
 </script>"""
 
 
-class _Pages(ThreadingHTTPServer):
-    daemon_threads = True
-    pages: dict[str, str]
+def _pages(pages: dict[str, str]) -> Starlette:
+    """A tiny site serving ``pages`` (path → HTML), filled in once its URL is known."""
 
+    async def page(request: Request) -> HTMLResponse:
+        body = pages.get(request.url.path)
+        return HTMLResponse(body) if body is not None else HTMLResponse("", status_code=404)
 
-class _Handler(BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = self.server.pages.get(urlsplit(self.path).path)
-        if body is None:
-            self.send_error(404)
-            return
-        data = body.encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
-
-
-def _serve() -> tuple[_Pages, str]:
-    server = _Pages(("127.0.0.1", 0), _Handler)
-    server.pages = {}
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
+    return Starlette(routes=[Route("/{path:path}", page)])
 
 
 @pytest.fixture(scope="module")
 def fake_calendly() -> Iterator[dict]:
     """Two tiny page servers: the allowed "Calendly" origin and another origin."""
-    good, good_url = _serve()
-    other, other_url = _serve()
-    page = GOOD.replace("{other}", other_url)
-    good.pages = {"/d/abc/quick": page, "/d/abc/back": page, "/rogue": ROGUE}
-    other.pages = {"/away": AWAY.replace("{good}", good_url)}
-    yield {"origin": good_url, "url": f"{good_url}/d/abc/quick?name=Ada+L", "other": other_url}
-    for server in (good, other):
-        server.shutdown()
-        server.server_close()
+    good, other = {}, {}
+    with serve(_pages(good)) as good_url, serve(_pages(other)) as other_url:
+        page = GOOD.replace("{other}", other_url)
+        good.update({"/d/abc/quick": page, "/d/abc/back": page, "/rogue": ROGUE})
+        other["/away"] = AWAY.replace("{good}", good_url)
+        yield {"origin": good_url, "url": f"{good_url}/d/abc/quick?name=Ada+L", "other": other_url}
 
 
 @pytest.fixture(scope="module")
 def embed_app(fake_calendly, tmp_path_factory) -> Iterator[str]:
     """`streamlit run tests/e2e/embed_app/app.py` on a free loopback port."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "EMBED_TEST_URL": fake_calendly["url"],
-        "EMBED_TEST_ORIGIN": fake_calendly["origin"],
-    }
-    log = (tmp_path_factory.mktemp("embed") / "streamlit.log").open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "tests/e2e/embed_app/app.py",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(f"{url}/_stcore/health", timeout=1).ok:
-                break
-        except requests.RequestException:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"streamlit did not start; see {log.name}")
-        time.sleep(0.2)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with running_app(
+        tmp_path_factory,
+        "embed",
+        script="tests/e2e/embed_app/app.py",
+        health="/_stcore/health",
+        PYTHONPATH=str(ROOT),
+        EMBED_TEST_URL=fake_calendly["url"],
+        EMBED_TEST_ORIGIN=fake_calendly["origin"],
+    ) as server:
+        yield server["url"]
 
 
 def _quiet(page: Page) -> None:

@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 
 from booking.config import Settings
 from booking.services import build_desk
-from tests.e2e.conftest import settle
+from tests.e2e.conftest import pick_first_time, settle
 
 pytestmark = pytest.mark.browser
 
@@ -18,16 +18,7 @@ def book_quick_consult(page: Page, url: str) -> str:
     """Assassin's free Quick Consult up to the Book button; returns the chosen time."""
     page.goto(url)
     settle(page)
-    page.get_by_role("button", name="Choose Assassin").click()
-    settle(page)
-    page.get_by_text("Quick Consult — 30 min · Free").click()
-    settle(page)
-    page.get_by_role("radiogroup", name="Date").get_by_role("radio").first.click()
-    settle(page)
-    times = page.get_by_role("radiogroup", name="Time").get_by_role("radio")
-    chosen = times.first.inner_text()
-    times.first.click()
-    settle(page)
+    chosen = pick_first_time(page, "Assassin", "Quick Consult — 30 min · Free")
     page.get_by_role("textbox", name="Name").fill("Ada <b>Lovelace</b>")
     page.get_by_role("textbox", name="Email").fill("ada@example.com")
     page.get_by_role("button", name="Book").click()

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from booking.config import Settings
 from booking.services import build_desk
-from tests.e2e.conftest import settle
+from tests.e2e.conftest import pick_first_time, settle
 
 pytestmark = pytest.mark.browser
 
@@ -21,16 +21,7 @@ def test_a_visitor_books_a_local_session_and_downloads_the_ics(page: Page, app_s
     page.set_viewport_size({"width": 390, "height": 900})  # a phone
     page.goto(app_server["url"])
     settle(page)
-    page.get_by_role("button", name="Choose Maya").click()
-    settle(page)
-    page.get_by_text("Intro call — 20 min · Free").click()
-    settle(page)
-    page.get_by_role("radiogroup", name="Date").get_by_role("radio").first.click()
-    settle(page)
-    times = page.get_by_role("radiogroup", name="Time").get_by_role("radio")
-    first_time = times.first.inner_text()
-    times.first.click()
-    settle(page)
+    first_time = pick_first_time(page, "Maya", "Intro call — 20 min · Free")
     page.get_by_role("textbox", name="Name").fill("Grace Hopper")
     page.get_by_role("textbox", name="Email").fill("grace@example.com")
     page.get_by_role("textbox", name="Notes (optional)").fill("Rates outlook & “quotes”")

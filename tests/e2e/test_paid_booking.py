@@ -11,21 +11,14 @@ from playwright.sync_api import Page, expect
 
 from booking.config import Settings
 from booking.services import build_desk
-from tests.e2e.conftest import settle
+from tests.e2e.conftest import pick_first_time, settle
 
 pytestmark = pytest.mark.browser
 
 
 def choose(page: Page, analyst: str, meeting: str) -> None:
     """Analyst, meeting type, the first date and time, and the visitor's details."""
-    page.get_by_role("button", name=f"Choose {analyst}").click()
-    settle(page)
-    page.get_by_text(meeting).click()
-    settle(page)
-    page.get_by_role("radiogroup", name="Date").get_by_role("radio").first.click()
-    settle(page)
-    page.get_by_role("radiogroup", name="Time").get_by_role("radio").first.click()
-    settle(page)
+    pick_first_time(page, analyst, meeting)
     page.get_by_role("textbox", name="Name").fill("Katherine Johnson")
     page.get_by_role("textbox", name="Email").fill("katherine@example.com")
     page.get_by_role("button", name="Proceed to Pay").click()
