@@ -280,18 +280,13 @@ def create_api(desk: Desk) -> FastAPI:
     )
     async def calendly_webhook(request: Request) -> JSONResponse:
         """Calendly deliveries, signed with `Calendly-Webhook-Signature` (t=<unix>,v1=<hex>)."""
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > MAX_WEBHOOK_BYTES:
+        body = await _bounded_body(request)
+        if body is None:
             return _error(413, "too_large", "The delivery is larger than we accept.")
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_WEBHOOK_BYTES:
-                return _error(413, "too_large", "The delivery is larger than we accept.")
         # One writer thread: deliveries queue for SQLite's single write lock here instead of
         # contending for it (which costs busy-timeout sleeps), and the event loop never blocks.
         status, payload = await asyncio.get_running_loop().run_in_executor(
-            ingest, desk.receive_webhook, bytes(body), request.headers.get(SIGNATURE_HEADER)
+            ingest, desk.receive_webhook, body, request.headers.get(SIGNATURE_HEADER)
         )
         return JSONResponse(payload, status_code=status)
 
@@ -306,8 +301,8 @@ def create_routes(desk: Desk) -> list:
         return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
 
     async def stripe_webhook(request: Request) -> JSONResponse:
-        body = await request.body()
-        if len(body) > MAX_WEBHOOK_BYTES:
+        body = await _bounded_body(request)
+        if body is None:
             return _error(413, "too_large", "The delivery is larger than we accept.")
         status, payload = await run_in_threadpool(
             desk.stripe_webhook, body, request.headers.get("stripe-signature")
@@ -343,6 +338,19 @@ def create_routes(desk: Desk) -> list:
     return routes
 
 
+async def _bounded_body(request: Request) -> bytes | None:
+    """A webhook's raw body, or None once it is larger than we accept (read no further)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_WEBHOOK_BYTES:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_WEBHOOK_BYTES:
+            return None
+    return bytes(body)
+
+
 def _notice(
     desk: Desk, title: str, text: str, *, form: str | None = None, status: int = 200
 ) -> HTMLResponse:
@@ -350,7 +358,7 @@ def _notice(
     button = (
         f"<form method=post action='{e(form)}'><button type=submit>Stop reminders</button></form>"
         if form
-        else f"<p><a href='{e(desk.settings.public_url)}'>Back to {e(desk.brand)}</a></p>"
+        else f"<p><a href='{e(desk.link('/'))}'>Back to {e(desk.brand)}</a></p>"
     )
     return HTMLResponse(
         "<!doctype html><html lang=en><head><meta charset=utf-8><meta name=viewport "
