@@ -16,13 +16,12 @@ from urllib.parse import urlsplit
 
 import streamlit as st
 
-TITLE = "Calendly scheduling"
-EVENTS = (
-    "calendly.event_type_viewed",
-    "calendly.date_and_time_selected",
-    "calendly.event_scheduled",
-)
-MAX_URI = 512  # longer "URIs" are dropped (null), here and in the script
+from booking.funnel import EMBED_STEPS
+
+# Given to the script as data too, so Python and the script share one definition.
+TITLE = "Calendly scheduling"  # the iframe's accessible title
+EVENTS = tuple(EMBED_STEPS)  # the events reported to Python
+MAX_URI = 512  # longer "URIs" are dropped (null)
 _TRIGGER = "calendly_event"
 
 _CSS = """
@@ -31,19 +30,12 @@ p.calendly-error{margin:0;padding:.6rem;color:#8a1c1c}
 """
 
 _JS = """
-const WANTED = new Set([
-  "calendly.event_type_viewed",
-  "calendly.date_and_time_selected",
-  "calendly.event_scheduled",
-]);
-const MAX_URI = 512;
-const TITLE = "Calendly scheduling";
 const instances = new WeakMap();  // parentElement -> this mount's iframe, listener, settings
 
-function uriOf(part) {
+function uriOf(part, maxUri) {
   if (!part || typeof part !== "object") return null;
   const uri = part.uri;
-  return typeof uri === "string" && uri.length <= MAX_URI ? uri : null;
+  return typeof uri === "string" && uri.length <= maxUri ? uri : null;
 }
 
 function pixels(value, fallback) {
@@ -81,11 +73,11 @@ function onMessage(inst, event) {
     frame.style.height = pixels(payload.height, inst.height) + "px";
     return;
   }
-  if (!WANTED.has(name) || typeof inst.send !== "function") return;
+  if (!inst.wanted.has(name) || typeof inst.send !== "function") return;
   inst.send("calendly_event", {
     event: name,
-    inviteeUri: uriOf(payload.invitee),
-    eventUri: uriOf(payload.event),
+    inviteeUri: uriOf(payload.invitee, inst.maxUri),
+    eventUri: uriOf(payload.event, inst.maxUri),
   });
 }
 
@@ -106,6 +98,8 @@ export default function (component) {
   inst.allowed = Array.isArray(settings.allowedOrigins)
     ? settings.allowedOrigins.filter((o) => typeof o === "string")
     : [];
+  inst.wanted = new Set(Array.isArray(settings.events) ? settings.events : []);
+  inst.maxUri = typeof settings.maxUri === "number" ? settings.maxUri : 0;
   const height = pixels(settings.height, 700);
   const src = embedSrc(settings.url, inst.allowed);
 
@@ -125,7 +119,7 @@ export default function (component) {
     if (old) old.remove();
     const iframe = document.createElement("iframe");
     iframe.className = "calendly-inline";
-    iframe.title = TITLE;
+    iframe.title = String(settings.title || "");
     iframe.width = "100%";
     iframe.style.height = height + "px";
     iframe.src = src;
@@ -230,7 +224,14 @@ def calendly_inline(
         raise ValueError("height must be a whole number of pixels between 320 and 5000")
     result = _component(
         key=key,
-        data={"url": url, "allowedOrigins": origins, "height": height},
+        data={
+            "url": url,
+            "allowedOrigins": origins,
+            "height": height,
+            "events": list(EVENTS),
+            "maxUri": MAX_URI,
+            "title": TITLE,
+        },
         on_calendly_event_change=_ignore,
     )
     remembered = f"_calendly_inline_last:{key}"
