@@ -262,7 +262,10 @@ def followup(
         to=to,
         subject=f"Your {what} isn't booked yet",
         attempt_id=attempt_id,
-        headers=(("List-Unsubscribe", f"<{stop_url}>"),),
+        headers=(  # RFC 8058: mail clients may stop them with one POST to stop_url
+            ("List-Unsubscribe", f"<{stop_url}>"),
+            ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+        ),
     )
 
 

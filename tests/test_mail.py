@@ -211,6 +211,7 @@ def test_followup_has_a_fresh_link_and_one_click_unsubscribe():
     assert (m.kind, m.key, m.attempt_id) == ("followup", "followup:att-1:2", "att-1")
     msg = m.to_message(sender=SENDER, brand=BRAND, now=T0)
     assert msg["List-Unsubscribe"] == "<https://desk.example/api/followups/stop?t=abc>"
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     text = msg.get_body(("plain",)).get_content()
     assert "https://desk.example/?resume=tok" in text
     assert "https://desk.example/api/followups/stop?t=abc" in text
