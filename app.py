@@ -7,12 +7,12 @@ import sys
 import streamlit as st
 from streamlit import config
 
-from booking.api import create_routes
-from booking.config import Settings
+from booking.calendly.sandbox.pages import sandbox_routes
+from booking.desk import desk_for
 from booking.errors import ConfigError
-from booking.lifecycle import lifespan_for
-from booking.sandbox_pages import sandbox_routes
-from booking.services import desk_for
+from booking.settings import Settings
+from booking.web.api import create_routes
+from booking.web.lifecycle import lifespan_for
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 

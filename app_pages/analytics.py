@@ -5,9 +5,9 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-import ui_charts
 import ui_kit
 from booking.analytics import Filters
+from ui_kit import charts as ui_charts
 
 desk = ui_kit.desk()
 S = st.session_state

@@ -8,9 +8,9 @@ from datetime import date, datetime
 import streamlit as st
 
 import ui_kit
-from booking import funnel
+from booking.desk import slot_taken
+from booking.domain import funnel
 from booking.errors import BookingError, SlotTaken
-from booking.services import slot_taken
 
 desk = ui_kit.desk()
 S = st.session_state

@@ -9,7 +9,7 @@ from datetime import datetime
 import streamlit as st
 
 import ui_kit
-from booking.calendly import redirect_details
+from booking.calendly.client import redirect_details
 
 desk = ui_kit.desk()
 S = st.session_state

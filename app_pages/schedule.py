@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-import ui_embed
 import ui_kit
 from booking.errors import BookingError
+from ui_kit import calendly_embed as ui_embed
 
 desk = ui_kit.desk()
 S = st.session_state

@@ -4,7 +4,7 @@ import streamlit as st
 
 import ui_kit
 from booking.errors import BookingError
-from booking.ics import booking_ics
+from booking.mail.ics import booking_ics
 
 desk = ui_kit.desk()
 

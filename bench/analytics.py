@@ -22,8 +22,8 @@ ROOT = Path(__file__).parents[1]
 sys.path.insert(0, str(ROOT))
 
 from booking import analytics  # noqa: E402
-from booking.config import Settings  # noqa: E402
-from booking.services import build_desk  # noqa: E402
+from booking.desk import build_desk  # noqa: E402
+from booking.settings import Settings  # noqa: E402
 
 ATTEMPTS = 1_000_000
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)

@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from booking.settings import Settings
+
 ROOT = Path(__file__).parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -22,8 +24,7 @@ def main(reruns: int = 30) -> dict:
     os.environ["BOOKING_DB_PATH"] = str(Path(tempfile.mkdtemp()) / "bench.db")
     from streamlit.testing.v1 import AppTest
 
-    from booking.config import Settings
-    from booking.services import build_desk
+    from booking.desk import build_desk
 
     desk = build_desk(Settings.from_env())
     at = AppTest.from_file(str(ROOT / "ui.py"), default_timeout=60)

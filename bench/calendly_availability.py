@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).parents[1]
 sys.path.insert(0, str(ROOT))
 
-from booking.config import Settings  # noqa: E402
-from booking.services import build_desk  # noqa: E402
+from booking.desk import build_desk  # noqa: E402
+from booking.settings import Settings  # noqa: E402
 
 LATENCY_MS = 200
 TZ = ZoneInfo("Europe/London")

@@ -10,8 +10,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
-from booking.config import Analyst, MeetingType
-from booking.slots import Interval, free_slots
+from booking.domain.catalogue import Analyst, MeetingType
+from booking.domain.slots import Interval, free_slots
 
 NOW = datetime(2026, 3, 1, 7, 13, tzinfo=UTC)  # spans the spring DST change
 

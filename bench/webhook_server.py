@@ -13,9 +13,9 @@ from starlette.applications import Starlette
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
-from booking.api import create_routes
-from booking.config import Settings
-from booking.services import build_desk
+from booking.desk import build_desk
+from booking.settings import Settings
+from booking.web.api import create_routes
 
 if __name__ == "__main__":
     desk = build_desk(Settings.from_env())

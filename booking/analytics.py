@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from booking import funnel
+from booking.domain import funnel
 
 # The funnel as the owner reads it: each step counted once per attempt.
 STEPS = (

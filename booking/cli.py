@@ -7,11 +7,12 @@ import secrets
 import sys
 from datetime import UTC, datetime, timedelta
 
-from booking.calendly_sandbox import WEBHOOK_EVENTS
-from booking.config import Catalogue, Settings
+from booking.calendly.sandbox import WEBHOOK_EVENTS
+from booking.desk import desk_for
+from booking.domain.catalogue import Catalogue
 from booking.errors import BookingError
-from booking.services import desk_for
-from booking.store import Store, migrations
+from booking.settings import Settings
+from booking.store.store import Store, migrations
 
 
 def _check(settings: Settings, _: argparse.Namespace) -> int:

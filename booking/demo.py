@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from booking import funnel
-from booking.config import Analyst, MeetingType
+from booking.domain import funnel
+from booking.domain.catalogue import Analyst, MeetingType
 from booking.store import iso
 
 WEEKDAY_WEIGHT = (1.0, 1.1, 1.05, 0.95, 0.8, 0.35, 0.3)

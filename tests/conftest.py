@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 
-from booking.config import Catalogue, Settings
-from booking.services import Desk, build_desk
+from booking.desk import Desk, build_desk
+from booking.domain.catalogue import Catalogue
+from booking.settings import Settings
 from booking.store import Store
 from tests.servers import free_port
 

@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pytest
 
-from booking import funnel
 from booking.analytics import (
     Filters,
     booked_heatmap,
@@ -26,8 +25,9 @@ from booking.analytics import (
     time_to_book,
     webhook_health,
 )
-from booking.config import Settings
-from booking.services import build_desk
+from booking.desk import build_desk
+from booking.domain import funnel
+from booking.settings import Settings
 from booking.signatures import sign
 
 ROOT = Path(__file__).parents[1]

@@ -6,7 +6,7 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from booking.api import create_routes
+from booking.web.api import create_routes
 
 
 @pytest.fixture

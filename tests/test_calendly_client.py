@@ -14,7 +14,7 @@ import responses
 from responses import matchers
 from responses.registries import OrderedRegistry
 
-from booking.calendly import CalendlyClient, parse_calendly_time
+from booking.calendly.client import CalendlyClient, parse_calendly_time
 from booking.errors import (
     CalendlyAuthError,
     CalendlyRateLimited,

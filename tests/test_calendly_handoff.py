@@ -14,11 +14,11 @@ from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from booking.api import create_routes
-from booking.calendly import prefill_url, redirect_details
-from booking.config import Settings
+from booking.calendly.client import prefill_url, redirect_details
+from booking.desk import build_desk
 from booking.errors import CalendlyUnavailable, SlotTaken, SlotUnavailable
-from booking.services import build_desk
+from booking.settings import Settings
+from booking.web.api import create_routes
 from tests.conftest import T0
 
 LONDON = ZoneInfo("Europe/London")

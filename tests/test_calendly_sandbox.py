@@ -11,8 +11,8 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from booking.calendly_sandbox import SandboxError
-from booking.sandbox_pages import sandbox_routes
+from booking.calendly.sandbox import SandboxError
+from booking.calendly.sandbox.pages import sandbox_routes
 
 EXAMPLES = Path(__file__).parent / "calendly_examples"
 SHARED = Path(__file__).parents[2] / "shared" / "calendly" / "examples"

@@ -9,11 +9,12 @@ from datetime import UTC, datetime
 import requests
 from starlette.applications import Starlette
 
-from booking.api import create_routes
-from booking.config import Catalogue, Settings
+from booking.desk import Desk
+from booking.domain.catalogue import Catalogue
 from booking.errors import SlotTaken
-from booking.services import Desk
+from booking.settings import Settings
 from booking.store import Store
+from booking.web.api import create_routes
 from tests.conftest import CATALOGUE, FakeClock, booking_args
 from tests.servers import serve
 

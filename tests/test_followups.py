@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from booking.api import create_routes
+from booking.web.api import create_routes
 from tests.test_calendly_handoff import first_slot, handoff
 from tests.test_payments import pay_request
 

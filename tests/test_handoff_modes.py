@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from booking.config import Catalogue
+from booking.domain.catalogue import Catalogue
 from booking.errors import SlotTaken
 from tests.test_calendly_handoff import QUICK, first_slot, handoff
 from tests.test_followups import DeskSession

@@ -14,7 +14,7 @@ import pytest
 from icalendar import Calendar
 
 from booking import mail
-from booking.config import Settings
+from booking.settings import Settings
 from booking.store import Store, iso, parse_iso
 from tests.servers import free_port
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import ui_charts
-from booking.config import Settings
-from booking.services import build_desk
+from booking.desk import build_desk
+from booking.settings import Settings
+from ui_kit import charts as ui_charts
 
 UI = str(Path(__file__).parents[1] / "ui.py")
 

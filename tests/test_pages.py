@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from booking.config import Settings
-from booking.services import build_desk
+from booking.desk import build_desk
+from booking.settings import Settings
 from booking.signatures import sign
 
 

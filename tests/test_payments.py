@@ -18,9 +18,9 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from booking import mail
-from booking.api import create_routes
+from booking.desk import build_desk
 from booking.errors import NotBookable, SlotTaken
-from booking.services import build_desk
+from booking.web.api import create_routes
 
 LONDON = ZoneInfo("Europe/London")
 STRATEGY = "https://api.calendly.com/event_types/SBXSTRATEGY00001"

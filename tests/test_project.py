@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from booking.config import Catalogue, Settings
+from booking.domain.catalogue import Catalogue
 from booking.errors import ConfigError
+from booking.settings import Settings
 
 ROOT = Path(__file__).parents[1]
 README = (ROOT / "README.md").read_text()

@@ -11,7 +11,7 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from booking.sandbox_pages import _js_value, sandbox_routes
+from booking.calendly.sandbox.pages import _js_value, sandbox_routes
 
 EMBED = {"embed_type": "Inline", "embed_domain": "desk.example:8501"}
 

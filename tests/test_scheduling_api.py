@@ -10,7 +10,7 @@ import requests
 import responses
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from booking.calendly import UTM_SOURCE, CalendlyClient, SchedulingApiUnavailable
+from booking.calendly.client import UTM_SOURCE, CalendlyClient, SchedulingApiUnavailable
 from booking.errors import (
     CalendlyAuthError,
     CalendlyRateLimited,

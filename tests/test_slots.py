@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from booking.config import Analyst, MeetingType
-from booking.slots import Interval, free_slots, group_by_day
+from booking.domain.catalogue import Analyst, MeetingType
+from booking.domain.slots import Interval, free_slots, group_by_day
 
 NOW = datetime(2026, 3, 2, 6, 17, tzinfo=UTC)
 

@@ -14,8 +14,8 @@ import stripe
 from responses.registries import OrderedRegistry
 
 from booking.errors import ConfigError, PaymentError
+from booking.payments.stripe import UNAVAILABLE, Checkout, StripeCheckout, minor_units
 from booking.signatures import MissingSignature, SignatureError, StaleSignature
-from booking.stripe_checkout import UNAVAILABLE, Checkout, StripeCheckout, minor_units
 
 API = "https://api.stripe.com"
 SESSIONS = f"{API}/v1/checkout/sessions"

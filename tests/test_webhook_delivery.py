@@ -12,11 +12,11 @@ import responses
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from booking.api import create_routes
-from booking.config import Settings
-from booking.sandbox_pages import sandbox_routes
-from booking.services import build_desk
+from booking.calendly.sandbox.pages import sandbox_routes
+from booking.desk import build_desk
+from booking.settings import Settings
 from booking.signatures import sign
+from booking.web.api import create_routes
 from tests.servers import free_port, serve
 
 ROOT = Path(__file__).parents[1]

@@ -13,9 +13,8 @@ from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from booking.api import create_routes
-from booking.config import Settings
-from booking.services import build_desk
+from booking.desk import build_desk
+from booking.settings import Settings
 from booking.signatures import (
     MalformedSignature,
     MissingSignature,
@@ -24,6 +23,7 @@ from booking.signatures import (
     sign,
     verify,
 )
+from booking.web.api import create_routes
 
 EXAMPLES = Path(__file__).parent / "calendly_examples"
 KEY = "whsec-test-key"

@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from tests.e2e.conftest import ROOT, running_app, settle
 from tests.servers import serve
-from ui_embed import calendly_inline, clean_event, embed_origins
+from ui_kit.calendly_embed import calendly_inline, clean_event, embed_origins
 
 INVITEE = "https://api.calendly.test/scheduled_events/EV1/invitees/INV1"
 EVENT = "https://api.calendly.test/scheduled_events/EV1"

@@ -9,8 +9,8 @@ import pytest
 from icalendar import Calendar
 from playwright.sync_api import Page, expect
 
-from booking.config import Settings
-from booking.services import build_desk
+from booking.desk import build_desk
+from booking.settings import Settings
 from tests.e2e.conftest import pick_first_time, settle
 
 pytestmark = pytest.mark.browser

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from booking.config import Settings
-from booking.services import build_desk
+from booking.desk import build_desk
+from booking.settings import Settings
 from tests.e2e.conftest import OWNER_PASSWORD, settle
 
 pytestmark = pytest.mark.browser

@@ -7,7 +7,7 @@ import os
 
 import streamlit as st
 
-from ui_embed import calendly_inline
+from ui_kit.calendly_embed import calendly_inline
 
 url = os.environ["EMBED_TEST_URL"]
 origin = os.environ["EMBED_TEST_ORIGIN"]

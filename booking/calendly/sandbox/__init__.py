@@ -28,16 +28,16 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 from sqlite_utils import Database, Migrations
 
-from booking.calendly import (
+from booking.calendly.client import (
     DEFAULT_API_URL,
     TRACKING_KEYS,
     WINDOW,
     calendly_time,
     parse_calendly_time,
 )
-from booking.config import Analyst, MeetingType
+from booking.domain.catalogue import Analyst, MeetingType
+from booking.domain.slots import Interval, free_slots
 from booking.signatures import sign
-from booking.slots import Interval, free_slots
 from booking.store import Store, first
 
 log = logging.getLogger(__name__)

@@ -22,9 +22,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from booking.config import CURRENCY_SYMBOLS
+from booking.domain.catalogue import CURRENCY_SYMBOLS
+from booking.payments.stripe import Checkout
 from booking.store import Store, first, iso
-from booking.stripe_checkout import Checkout
 
 SESSION_PLACEHOLDER = "{CHECKOUT_SESSION_ID}"  # Stripe's, replaced in the success URL
 

@@ -22,8 +22,8 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from booking import funnel
-from booking.calendly import parse_calendly_time
+from booking.calendly.client import parse_calendly_time
+from booking.domain import funnel
 from booking.store import Store, finish_delivery, iso
 
 CREATED = "invitee.created"

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo, available_timezones
 
 import streamlit as st
 
-from booking import funnel
-from booking.config import Settings
-from booking.services import Desk, Outcome, desk_for
+from booking.desk import Desk, Outcome, desk_for
+from booking.domain import funnel
+from booking.settings import Settings
 
 TZ_KEY = "visitor_tz"
 

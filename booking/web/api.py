@@ -21,8 +21,8 @@ from pydantic.alias_generators import to_camel
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Mount, Route
 
+from booking.desk import MAX_NAME, MAX_NOTES, Booking, Desk, zone
 from booking.errors import BookingError, InvalidInput, NotBookable, NotFound, SlotUnavailable
-from booking.services import MAX_NAME, MAX_NOTES, Booking, Desk, zone
 from booking.signatures import HEADER as SIGNATURE_HEADER
 
 log = logging.getLogger(__name__)

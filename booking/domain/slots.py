@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from booking.config import Analyst, MeetingType
+from booking.domain.catalogue import Analyst, MeetingType
 
 
 @dataclass(frozen=True, order=True)

@@ -16,9 +16,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import requests
 from email_validator import EmailNotValidError, validate_email
 
-from booking import analytics, demo, funnel, mail, webhooks
+from booking import analytics, demo, mail
 from booking.cache import TTLCache
-from booking.calendly import (
+from booking.calendly import webhooks
+from booking.calendly.client import (
     WINDOW,
     CalendlyClient,
     SchedulingApiUnavailable,
@@ -27,8 +28,10 @@ from booking.calendly import (
     prefill_url,
     same_origin,
 )
-from booking.calendly_sandbox import CalendlySandbox
-from booking.config import Analyst, Catalogue, MeetingType, Settings
+from booking.calendly.sandbox import CalendlySandbox
+from booking.domain import funnel
+from booking.domain.catalogue import Analyst, Catalogue, MeetingType
+from booking.domain.slots import Interval, free_slots, group_by_day
 from booking.errors import (
     BookingError,
     CalendlyRateLimited,
@@ -39,11 +42,11 @@ from booking.errors import (
     SlotTaken,
     SlotUnavailable,
 )
-from booking.payments import SESSION_PLACEHOLDER, PaymentProvider, SandboxCheckout, money
+from booking.payments.sandbox import SESSION_PLACEHOLDER, PaymentProvider, SandboxCheckout, money
+from booking.payments.stripe import StripeCheckout
+from booking.settings import Settings
 from booking.signatures import SignatureError, verify
-from booking.slots import Interval, free_slots, group_by_day
 from booking.store import Store, iso, parse_iso
-from booking.stripe_checkout import StripeCheckout
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]

@@ -8,8 +8,8 @@ import threading
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 
-from booking.calendly_sandbox import DeliveryWorker
-from booking.services import Desk
+from booking.calendly.sandbox import DeliveryWorker
+from booking.desk import Desk
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from booking.calendly import TRACKING_KEYS, parse_calendly_time
-from booking.calendly_sandbox import QUESTION, USER_NAME, CalendlySandbox, SandboxError
+from booking.calendly.client import TRACKING_KEYS, parse_calendly_time
+from booking.calendly.sandbox import QUESTION, USER_NAME, CalendlySandbox, SandboxError
 
 PREFILL = ("name", "email", "a1")
 

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import streamlit as st
 
-from booking.funnel import EMBED_STEPS
+from booking.domain.funnel import EMBED_STEPS
 
 # Given to the script as data too, so Python and the script share one definition.
 TITLE = "Calendly scheduling"  # the iframe's accessible title

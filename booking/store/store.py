@@ -21,8 +21,8 @@ from pathlib import Path
 
 from sqlite_utils import Database, Migrations
 
-from booking import funnel
-from booking.slots import Interval
+from booking.domain import funnel
+from booking.domain.slots import Interval
 
 OCCUPYING = ("confirmed", "held")
 
