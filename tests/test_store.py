@@ -112,3 +112,28 @@ def test_each_thread_gets_its_own_connection(store):
     t.join()
     assert seen[0] is not store.db.conn
     assert store.ping()
+
+
+def test_nested_writes_commit_together_and_an_inner_failure_rolls_back_only_itself(tmp_path):
+    """write() inside write() is a savepoint: the outer commit keeps both, an inner error
+    undoes only the inner block, and an outer error undoes everything."""
+    store = Store(tmp_path / "n.db")
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    with store.write():
+        store.create_attempt("att_outer", now=now, source="web")
+        try:
+            with store.write():
+                store.create_attempt("att_inner", now=now, source="web")
+                raise RuntimeError("inner step failed")
+        except RuntimeError:
+            pass
+        store.add_event("att_outer", "slot_chosen", now=now)
+    assert store.attempt("att_outer") and store.attempt("att_inner") is None
+    assert [e["step"] for e in store.events("att_outer")] == ["started", "slot_chosen"]
+    try:
+        with store.write():
+            store.create_attempt("att_gone", now=now, source="web")
+            raise RuntimeError("outer step failed")
+    except RuntimeError:
+        pass
+    assert store.attempt("att_gone") is None

@@ -24,6 +24,7 @@ from sqlite_utils import Database, Migrations
 from booking.domain import funnel
 from booking.domain.slots import Interval
 
+_savepoints = itertools.count()
 OCCUPYING = ("confirmed", "held")
 
 migrations = Migrations("booking_desk")
@@ -357,16 +358,35 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Database]:
-        """A write transaction that holds SQLite's write lock from its first statement."""
+        """A write transaction that holds SQLite's write lock from its first statement.
+
+        Re-entrant, like sqlite-utils' ``Database.atomic()``: inside an open transaction it
+        is a SAVEPOINT, so a use case can wrap several store writes in one transaction (all
+        land or none does) and an inner failure rolls back only the inner block.
+        """
         db = self.db
-        db.conn.execute("BEGIN IMMEDIATE")
+        conn = db.conn
+        if conn.in_transaction:
+            name = f"booking_{next(_savepoints)}"
+            conn.execute(f"SAVEPOINT {name}")
+            try:
+                yield db
+            except BaseException:
+                if conn.in_transaction:  # an error may have ended the whole transaction
+                    conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                    conn.execute(f"RELEASE SAVEPOINT {name}")
+                raise
+            else:
+                conn.execute(f"RELEASE SAVEPOINT {name}")
+            return
+        conn.execute("BEGIN IMMEDIATE")
         try:
             yield db
         except BaseException:
-            db.conn.rollback()
+            conn.rollback()
             raise
         else:
-            db.conn.commit()
+            conn.commit()
 
     def ping(self) -> bool:
         try:
