@@ -32,6 +32,7 @@ from booking.calendly.sandbox import CalendlySandbox
 from booking.domain import funnel
 from booking.domain.catalogue import Analyst, Catalogue, MeetingType
 from booking.domain.slots import Interval, free_slots, group_by_day
+from booking.domain.wording import describe_time, money
 from booking.errors import (
     BookingError,
     CalendlyRateLimited,
@@ -42,7 +43,7 @@ from booking.errors import (
     SlotTaken,
     SlotUnavailable,
 )
-from booking.payments.sandbox import SESSION_PLACEHOLDER, PaymentProvider, SandboxCheckout, money
+from booking.payments.sandbox import SESSION_PLACEHOLDER, PaymentProvider, SandboxCheckout
 from booking.payments.stripe import StripeCheckout
 from booking.settings import Settings
 from booking.signatures import SignatureError, verify
@@ -77,12 +78,6 @@ def zone(name: str | None, *, field: str = "timezone") -> ZoneInfo:
             f"{name!r} is not a time zone we know; use an IANA name such as Europe/London.",
             field=field,
         ) from exc
-
-
-def describe_time(when: datetime, tz: ZoneInfo) -> str:
-    """'09:30 on Tue 14 Oct' in the given zone."""
-    local = when.astimezone(tz)
-    return f"{local:%H:%M} on {local:%a} {local.day} {local:%b}"
 
 
 def pay_first(meeting: MeetingType) -> NotBookable:

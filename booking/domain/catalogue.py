@@ -15,12 +15,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from booking.domain.wording import money
 from booking.errors import ConfigError, NotFound
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _RANGE = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
-CURRENCY_SYMBOLS = {"GBP": "£", "USD": "$", "EUR": "€"}
 
 
 def _parse_range(text: str) -> tuple[time, time]:
@@ -55,11 +55,7 @@ class MeetingType(BaseModel):
 
     @property
     def price_label(self) -> str:
-        if self.is_free:
-            return "Free"
-        symbol = CURRENCY_SYMBOLS.get(self.currency)
-        amount = f"{self.price:,.2f}".removesuffix(".00")
-        return f"{symbol}{amount}" if symbol else f"{amount} {self.currency}"
+        return "Free" if self.is_free else money(self.price, self.currency)
 
 
 class Analyst(BaseModel):

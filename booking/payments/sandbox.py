@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from booking.domain.catalogue import CURRENCY_SYMBOLS
+from booking.domain.wording import money
 from booking.payments.stripe import Checkout
 from booking.store import Store, first, iso
 
@@ -46,13 +46,6 @@ class PaymentProvider(Protocol):
     ) -> Checkout: ...
 
     def retrieve(self, checkout_id: str) -> Checkout: ...
-
-
-def money(amount: Decimal | str, currency: str) -> str:
-    """'£149.50', '$50', '1,000 JPY'."""
-    symbol = CURRENCY_SYMBOLS.get(currency)
-    text = f"{Decimal(amount):,.2f}".removesuffix(".00")
-    return f"{symbol}{text}" if symbol else f"{text} {currency}"
 
 
 migrations = Migrations("sandbox_checkout")

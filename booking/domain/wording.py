@@ -1,0 +1,22 @@
+"""How the desk words things a person reads: money and times (pure)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+CURRENCY_SYMBOLS = {"GBP": "£", "USD": "$", "EUR": "€"}
+
+
+def money(amount: Decimal | str, currency: str) -> str:
+    """'£149.50', '$50', '1,000 JPY'."""
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    text = f"{Decimal(amount):,.2f}".removesuffix(".00")
+    return f"{symbol}{text}" if symbol else f"{text} {currency}"
+
+
+def describe_time(when: datetime, tz: ZoneInfo) -> str:
+    """'09:30 on Tue 14 Oct' in the given zone."""
+    local = when.astimezone(tz)
+    return f"{local:%H:%M} on {local:%a} {local.day} {local:%b}"
