@@ -40,7 +40,7 @@ def desk():
 def build() -> float:
     t0 = time.perf_counter()
     d = desk()
-    d.load_demo_data(ATTEMPTS, seed=2026)
+    d.owner.load_demo_data(ATTEMPTS, seed=2026)
     d.store.db.execute("ANALYZE")
     return time.perf_counter() - t0
 
@@ -48,25 +48,25 @@ def build() -> float:
 def measure() -> dict:
     """Run in a fresh process: query timings and this process's peak RSS."""
     d = desk()
-    db = d.store.db.conn
+    store = d.store
     tz = ZoneInfo("Europe/London")
     out = {}
     for label, days in (("30 days", 30), ("90 days", 90)):
         f = analytics.Filters(NOW.date() - timedelta(days=days - 1), NOW.date())
         queries = {
-            "kpis (this and previous period)": lambda f=f: analytics.kpis_with_change(db, f),
-            "breakdown by analyst": lambda f=f: analytics.breakdown(db, f, "analyst"),
-            "breakdown by meeting type": lambda f=f: analytics.breakdown(db, f, "meeting_type"),
-            "breakdown by provider": lambda f=f: analytics.breakdown(db, f, "provider"),
-            "daily trend": lambda f=f: analytics.daily(db, f),
-            "booked heat map": lambda f=f: analytics.booked_heatmap(db, f, tz),
-            "time to booking": lambda f=f: analytics.time_to_book(db, f),
-            "booking rates": lambda f=f: analytics.booking_rates(db, f),
-            "incomplete attempts": lambda f=f: analytics.incomplete(db, f, now=NOW, hours=24),
-            "webhook health": lambda f=f: analytics.webhook_health(db, f),
-            "follow-ups": lambda f=f: analytics.followups(db, f),
+            "kpis (this and previous period)": lambda f=f: analytics.kpis_with_change(store, f),
+            "breakdown by analyst": lambda f=f: analytics.breakdown(store, f, "analyst"),
+            "breakdown by meeting type": lambda f=f: analytics.breakdown(store, f, "meeting_type"),
+            "breakdown by provider": lambda f=f: analytics.breakdown(store, f, "provider"),
+            "daily trend": lambda f=f: analytics.daily(store, f),
+            "booked heat map": lambda f=f: analytics.booked_heatmap(store, f, tz),
+            "time to booking": lambda f=f: analytics.time_to_book(store, f),
+            "booking rates": lambda f=f: analytics.booking_rates(store, f),
+            "incomplete attempts": lambda f=f: analytics.incomplete(store, f, now=NOW, hours=24),
+            "webhook health": lambda f=f: analytics.webhook_health(store, f),
+            "follow-ups": lambda f=f: analytics.followups(store, f),
             "filtered: one analyst, kpis": lambda f=f: analytics.kpis(
-                db, analytics.Filters(f.first, f.last, analyst="maya-chen")
+                store, analytics.Filters(f.first, f.last, analyst="maya-chen")
             ),
         }
         times = {}
@@ -76,12 +76,12 @@ def measure() -> dict:
             run()
             times[name] = (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()
-        d.dashboard(f, tz)
+        d.owner.dashboard(f, tz)
         times["whole page data load"] = (time.perf_counter() - t0) * 1000
         out[label] = times
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out["counts"] = {
-        t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # noqa: S608
+        t: store.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # noqa: S608
         for t in ("attempts", "funnel_events", "bookings")
     }
     return out

@@ -35,7 +35,7 @@ def deliveries(invitees: int, *, cancel_every: int = 3) -> tuple[list[bytes], di
         created["payload"]["email"] = f"visitor{i}@example.com"
         created["payload"]["tracking"]["utm_content"] = None
         bodies.append(json.dumps(created, separators=(",", ":")).encode())
-        truth[uri] = "active"
+        truth[uri] = "confirmed"
         if i % cancel_every == 0:
             canceled = copy.deepcopy(CANCELED)
             canceled["payload"]["uri"] = uri

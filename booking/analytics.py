@@ -1,10 +1,10 @@
-"""The owner's funnel: aggregations in SQL over attempts, bookings and webhook deliveries.
+"""The owner's funnel: the numbers of the analytics page, shaped for reading.
 
-Every query returns a small result (counts per step, per day, per group) and pandas only
-shapes those. The funnel numbers come from ``funnel_daily``, a roll-up the store keeps
-exact on every write (attempts and the steps they reached, per day, analyst, meeting type
-and provider), so a period costs a few thousand rows whatever the traffic. Booking
-outcomes come from an index that covers the bookings' columns used here.
+The queries live in the store (``booking.store.analytics``) and each returns a small
+result (counts per step, per day, per group); this module names the steps, works out
+rates and changes, and shapes pandas frames and CSV. The funnel numbers come from
+``funnel_daily``, a roll-up the store keeps exact on every write, so a period costs a few
+thousand rows whatever the traffic.
 
 Periods are cohorts by the attempt's start (``attempts.created_at``), in UTC dates.
 """
@@ -13,13 +13,35 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 
 from booking.domain import funnel
+from booking.domain.filters import DIMENSIONS, Filters
+from booking.store import Store
+from booking.store import analytics as queries
+from booking.store.sql import Rows
+
+__all__ = [
+    "DIMENSIONS",
+    "PATH",
+    "STEPS",
+    "Filters",
+    "booked_heatmap",
+    "booking_rates",
+    "breakdown",
+    "daily",
+    "export_csv",
+    "followups",
+    "funnel_table",
+    "incomplete",
+    "kpis",
+    "kpis_with_change",
+    "time_to_book",
+    "webhook_health",
+]
 
 # The funnel as the owner reads it: each step counted once per attempt.
 STEPS = (
@@ -36,57 +58,22 @@ STEPS = (
 )
 # The ordered conversion path (the rest are outcomes after booking).
 PATH = ("attempts", "slot_chosen", "details_submitted", "booked")
-DIMENSIONS = {"analyst": "analyst", "meeting_type": "meeting_type", "provider": "provider"}
+_STEPS = {key: step for key, _, step in STEPS}
 
 
-@dataclass(frozen=True)
-class Filters:
-    first: date
-    last: date  # inclusive
-    analyst: str | None = None
-    meeting_type: str | None = None
-    provider: str | None = None
-
-    @property
-    def days(self) -> int:
-        return (self.last - self.first).days + 1
-
-    def previous(self) -> Filters:
-        """The period of the same length just before this one."""
-        return replace(
-            self, first=self.first - timedelta(days=self.days), last=self.first - timedelta(days=1)
-        )
-
-    def where(self, table: str = "attempts", column: str = "created_at") -> tuple[str, list]:
-        sql = [f"{table}.{column} >= ?", f"{table}.{column} < ?"]
-        params: list = [self.first.isoformat(), (self.last + timedelta(days=1)).isoformat()]
-        for name in DIMENSIONS:
-            value = getattr(self, name)
-            if value:
-                sql.append(f"{table}.{name} = ?")
-                params.append(value)
-        return " AND ".join(sql), params
+def _frame(result: Rows) -> pd.DataFrame:
+    """A query's rows as a frame (as ``pandas.read_sql_query`` builds it)."""
+    return pd.DataFrame.from_records(list(result.rows), columns=result.columns, coerce_float=True)
 
 
-def _step_sums() -> str:
-    return ", ".join(
-        "coalesce(sum(attempts), 0) AS attempts"
-        if key == "attempts"
-        else f"coalesce(sum(s_{step}), 0) AS {key}"
-        for key, _, step in STEPS
-    )
-
-
-def kpis(db, f: Filters) -> dict[str, int]:
+def kpis(store: Store, f: Filters) -> dict[str, int]:
     """How many attempts of the period reached each step."""
-    where, params = f.where("funnel_daily", "day")
-    row = db.execute(f"SELECT {_step_sums()} FROM funnel_daily WHERE {where}", params).fetchone()  # noqa: S608
-    return {key: int(value or 0) for (key, _, _), value in zip(STEPS, row, strict=True)}
+    return queries.step_counts(store.db, f, _STEPS)
 
 
-def kpis_with_change(db, f: Filters) -> pd.DataFrame:
+def kpis_with_change(store: Store, f: Filters) -> pd.DataFrame:
     """Each step this period, the previous period and the change."""
-    now, before = kpis(db, f), kpis(db, f.previous())
+    now, before = kpis(store, f), kpis(store, f.previous())
     rows = []
     for key, label, _ in STEPS:
         change = None if before[key] == 0 else (now[key] - before[key]) / before[key]
@@ -120,47 +107,28 @@ def funnel_table(counts: dict[str, int]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def breakdown(db, f: Filters, by: str) -> pd.DataFrame:
+def breakdown(store: Store, f: Filters, by: str) -> pd.DataFrame:
     """Attempts and outcomes per analyst, meeting type or provider."""
-    column = DIMENSIONS[by]
-    where, params = f.where("funnel_daily", "day")
-    df = pd.read_sql_query(
-        f"SELECT CASE {column} WHEN '' THEN '(none)' ELSE {column} END AS {by}, "  # noqa: S608
-        f"{_step_sums()} FROM funnel_daily WHERE {where} GROUP BY 1 ORDER BY attempts DESC",
-        db,
-        params=params,
-    )
+    df = _frame(queries.breakdown(store.db, f, by, _STEPS))
     df["conversion"] = (df["booked"] / df["attempts"]).where(df["attempts"] > 0, 0.0)
     return df
 
 
-def daily(db, f: Filters) -> pd.DataFrame:
+def daily(store: Store, f: Filters) -> pd.DataFrame:
     """Attempts and bookings per day of the period (days without attempts as zeros)."""
-    where, params = f.where("funnel_daily", "day")
-    df = pd.read_sql_query(
-        f"SELECT day, sum(attempts) AS attempts, sum(s_booked) AS booked "  # noqa: S608
-        f"FROM funnel_daily WHERE {where} GROUP BY 1",
-        db,
-        params=params,
-    )
+    df = _frame(queries.daily(store.db, f))
     days = pd.DataFrame({"day": [(f.first + timedelta(days=i)).isoformat() for i in range(f.days)]})
     return days.merge(df, on="day", how="left").fillna(0).astype({"attempts": int, "booked": int})
 
 
-def booked_heatmap(db, f: Filters, tz: ZoneInfo) -> pd.DataFrame:
+def booked_heatmap(store: Store, f: Filters, tz: ZoneInfo) -> pd.DataFrame:
     """Booked start times as weekday × hour in the owner's zone.
 
     SQL counts per UTC hour; each hour bucket is then placed in the owner's zone, which
     keeps daylight-saving right without loading single bookings.
     """
-    where, params = f.where("bookings")
-    rows = db.execute(
-        f"SELECT substr(start_utc, 1, 13), count(*) FROM bookings WHERE {where} "  # noqa: S608
-        "AND status IN ('confirmed', 'active') GROUP BY 1",
-        params,
-    ).fetchall()
     cells: dict[tuple[int, int], int] = {}
-    for hour, n in rows:
+    for hour, n in queries.booked_hours(store.db, f):
         local = datetime.fromisoformat(f"{hour}:00:00+00:00").astimezone(tz)
         cells[(local.weekday(), local.hour)] = cells.get((local.weekday(), local.hour), 0) + n
     return pd.DataFrame(
@@ -172,100 +140,51 @@ def booked_heatmap(db, f: Filters, tz: ZoneInfo) -> pd.DataFrame:
     )
 
 
-def time_to_book(db, f: Filters) -> pd.DataFrame:
+def time_to_book(store: Store, f: Filters) -> pd.DataFrame:
     """How long booked attempts took from start to booking, in buckets."""
-    where, params = f.where("funnel_daily", "day")
-    sums = ", ".join(f"coalesce(sum(ttb_{i}), 0)" for i in range(len(funnel.TIME_TO_BOOK)))
-    row = db.execute(f"SELECT {sums} FROM funnel_daily WHERE {where}", params).fetchone()  # noqa: S608
     return pd.DataFrame(
         {
             "time_to_book": [label for label, _ in funnel.TIME_TO_BOOK],
-            "attempts": [int(v) for v in row],
+            "attempts": queries.time_to_book(store.db, f),
         }
     )
 
 
-def booking_rates(db, f: Filters) -> dict[str, float | int]:
+def booking_rates(store: Store, f: Filters) -> dict[str, float | int]:
     """Bookings made in the period: how many were canceled (not moved), how many are the new
     half of a reschedule, how many were no-shows."""
-    where, params = f.where("bookings")
-    total, canceled, moved, no_show = db.execute(
-        f"SELECT count(*), sum(status = 'canceled' AND rescheduled_to IS NULL), "  # noqa: S608
-        f"sum(rescheduled_from IS NOT NULL), sum(coalesce(no_show, 0)) FROM bookings WHERE {where}",
-        params,
-    ).fetchone()
-    total = total or 0
+    counts = queries.booking_outcomes(store.db, f)
+    total = counts["bookings"]
     return {
-        "bookings": total,
-        "canceled": canceled or 0,
-        "rescheduled": moved or 0,
-        "no_show": no_show or 0,
-        "cancel_rate": (canceled or 0) / total if total else 0.0,
-        "no_show_rate": (no_show or 0) / total if total else 0.0,
+        **counts,
+        "cancel_rate": counts["canceled"] / total if total else 0.0,
+        "no_show_rate": counts["no_show"] / total if total else 0.0,
     }
 
 
-def incomplete(db, f: Filters, *, now: datetime, hours: int, limit: int = 200) -> pd.DataFrame:
+def incomplete(
+    store: Store, f: Filters, *, now: datetime, hours: int, limit: int = 200
+) -> pd.DataFrame:
     """Attempts that got a Calendly link (or started paying) but no booking after ``hours``."""
-    where, params = f.where()
-    cutoff = (now - timedelta(hours=hours)).isoformat(timespec="seconds")
-    return pd.read_sql_query(
-        f"SELECT id AS attempt, created_at, analyst, meeting_type, provider, email, "  # noqa: S608
-        f"coalesce(at_link_created, at_payment_started) AS stuck_since, "
-        f"coalesce(followups_sent, 0) AS followups_sent "
-        f"FROM attempts WHERE {where} "
-        f"AND at_booked IS NULL AND coalesce(at_link_created, at_payment_started) < ? "
-        f"ORDER BY created_at DESC LIMIT ?",
-        db,
-        params=[*params, cutoff, limit],
-    )
+    stuck_before = now - timedelta(hours=hours)
+    return _frame(queries.incomplete(store.db, f, stuck_before=stuck_before, limit=limit))
 
 
-def followups(db, f: Filters) -> dict:
+def followups(store: Store, f: Filters) -> dict:
     """Attempts of the period that were followed up, and how many of them then booked."""
-    where, params = f.where()
-    sent, recovered = db.execute(
-        # Through the follow-up index: followed-up attempts are few, the period's are many.
-        f"SELECT count(*), coalesce(sum(at_booked > at_followup_sent), 0) FROM attempts "  # noqa: S608
-        f"INDEXED BY attempts_followed_up WHERE at_followup_sent IS NOT NULL AND {where}",
-        params,
-    ).fetchone()
-    return {"followed_up": sent, "recovered": recovered}
+    return queries.followups(store.db, f)
 
 
-def webhook_health(db, f: Filters) -> dict:
+def webhook_health(store: Store, f: Filters) -> dict:
     """Deliveries received in the period: rejected, repeated, the last one; reconciliation."""
-    period = [f.first.isoformat(), (f.last + timedelta(days=1)).isoformat()]
-    received, rejected, duplicates, last = db.execute(
-        "SELECT count(*), sum(verified = 0), sum(outcome = 'duplicate'), max(received_at) "
-        "FROM webhook_deliveries WHERE received_at >= ? AND received_at < ?",
-        period,
-    ).fetchone()
-    fixed, last_run = db.execute(
-        "SELECT coalesce(sum(fixed), 0), max(at) FROM reconcile_runs WHERE at >= ? AND at < ?",
-        period,
-    ).fetchone()
-    return {
-        "deliveries": received or 0,
-        "rejected": rejected or 0,
-        "duplicates": duplicates or 0,
-        "last_delivery": last,
-        "reconciliation_fixes": fixed,
-        "last_reconciliation": last_run,
-    }
+    return queries.webhook_health(store.db, f)
 
 
-def export_csv(db, f: Filters, what: str) -> str:
+def export_csv(store: Store, f: Filters, what: str) -> str:
     """The period's attempts or bookings (filtered) as CSV."""
-    if what == "attempts":
-        where, params = f.where()
-        sql = f"SELECT * FROM attempts WHERE {where} ORDER BY created_at"  # noqa: S608
-    else:
-        where, params = f.where("bookings")
-        sql = f"SELECT * FROM bookings WHERE {where} ORDER BY created_at"  # noqa: S608
-    cursor = db.execute(sql, params)
+    result = queries.export(store.db, f, what)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([c[0] for c in cursor.description])
-    writer.writerows(cursor)
+    writer.writerow(result.columns)
+    writer.writerows(result.rows)
     return out.getvalue()

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from booking.domain import funnel
 from booking.domain.catalogue import Analyst, MeetingType
+from booking.domain.funnel import BookingStatus
 from booking.store import iso
 
 WEEKDAY_WEIGHT = (1.0, 1.1, 1.05, 0.95, 0.8, 0.35, 0.3)
@@ -143,7 +144,7 @@ def histories(
                             "meeting_type": meeting.id,
                             "start_utc": iso(slot),
                             "end_utc": iso(slot + timedelta(minutes=meeting.duration_minutes)),
-                            "status": "confirmed" if analyst.provider == "local" else "active",
+                            "status": BookingStatus.CONFIRMED.value,
                             "name": attempt["name"],
                             "email": attempt["email"],
                             "visitor_tz": "Europe/London",
@@ -155,7 +156,7 @@ def histories(
                         if roll < 0.08:
                             step(funnel.CANCELED, 1, (3600, 5 * 86400))
                             booking.update(
-                                status="canceled",
+                                status=BookingStatus.CANCELED.value,
                                 cancel_reason="Plans changed",
                                 canceler_type="invitee",
                             )

@@ -134,8 +134,8 @@ def history(tmp_path, clock):
     at(clock, "2026-12-03T15:00:00")
     for body in (created, created, canceled):  # the second is a repeat
         raw = json.dumps(body).encode()
-        assert desk.receive_webhook(raw, sign(raw, "k", int(clock().timestamp())))[0] == 200
-    assert desk.receive_webhook(b"{}", "t=1,v1=00")[0] == 401  # a forged one
+        assert desk.inbox.calendly(raw, sign(raw, "k", int(clock().timestamp()))).status == 200
+    assert desk.inbox.calendly(b"{}", "t=1,v1=00").status == 401  # a forged one
     at(clock, "2026-12-07T08:00:00")
     return desk, ids
 
@@ -143,7 +143,7 @@ def history(tmp_path, clock):
 def test_kpis_count_each_step_once_per_attempt(history):
     """The week: 4 attempts, 3 chose a slot, 2 got a link, 2 booked, 1 canceled."""
     desk, _ = history
-    assert kpis(desk.store.db.conn, WEEK) == {
+    assert kpis(desk.store, WEEK) == {
         "attempts": 4,
         "slot_chosen": 3,
         "details_submitted": 3,
@@ -160,7 +160,7 @@ def test_kpis_count_each_step_once_per_attempt(history):
 def test_change_is_against_the_period_before(history):
     """The week before had one attempt, booked: +300 % attempts, +100 % bookings."""
     desk, _ = history
-    table = kpis_with_change(desk.store.db.conn, WEEK).set_index("step")
+    table = kpis_with_change(desk.store, WEEK).set_index("step")
     assert table.loc["attempts", "previous"] == 1 and table.loc["attempts", "change"] == 3.0
     assert table.loc["booked", "change"] == 1.0
     assert pd.isna(table.loc["canceled", "change"])  # no cancellations before: no change
@@ -169,7 +169,7 @@ def test_change_is_against_the_period_before(history):
 def test_funnel_shows_share_of_start_and_step_drop_off(history):
     """4 → 3 → 3 → 2: 75 %, 75 %, 50 % of start; drop-offs 25 %, 0 %, 33 %."""
     desk, _ = history
-    table = funnel_table(kpis(desk.store.db.conn, WEEK))
+    table = funnel_table(kpis(desk.store, WEEK))
     assert list(table["count"]) == [4, 3, 3, 2]
     assert list(table["pct_of_start"]) == [1.0, 0.75, 0.75, 0.5]
     assert [round(d, 4) for d in table["dropoff"]] == [0.0, 0.25, 0.0, 0.3333]
@@ -178,34 +178,34 @@ def test_funnel_shows_share_of_start_and_step_drop_off(history):
 def test_breakdowns_and_filters_split_the_same_numbers(history):
     """By provider 2 + 2; filtering to one analyst or provider narrows every count."""
     desk, _ = history
-    db = desk.store.db.conn
-    by = breakdown(db, WEEK, "provider").set_index("provider")
+    store = desk.store
+    by = breakdown(store, WEEK, "provider").set_index("provider")
     assert by.loc["local", "attempts"] == 2 and by.loc["local", "booked"] == 1
     assert by.loc["calendly", "attempts"] == 2 and by.loc["calendly", "conversion"] == 0.5
     only_maya = Filters(WEEK.first, WEEK.last, analyst="maya-chen")
-    assert kpis(db, only_maya)["attempts"] == 1 and kpis(db, only_maya)["booked"] == 1
+    assert kpis(store, only_maya)["attempts"] == 1 and kpis(store, only_maya)["booked"] == 1
     calendly = Filters(WEEK.first, WEEK.last, provider="calendly")
-    assert kpis(db, calendly)["link_created"] == 2 and kpis(db, calendly)["slot_chosen"] == 2
+    assert kpis(store, calendly)["link_created"] == 2 and kpis(store, calendly)["slot_chosen"] == 2
     one_day = Filters(date(2026, 12, 3), date(2026, 12, 3))
-    assert kpis(db, one_day)["attempts"] == 2
+    assert kpis(store, one_day)["attempts"] == 2
 
 
 def test_time_to_book_rates_incomplete_and_heatmap(history):
     """a1 booked in 2 min, a4 in 3 h; half the week's bookings canceled; a2 is incomplete."""
     desk, ids = history
-    db = desk.store.db.conn
-    assert dict(zip(*time_to_book(db, WEEK).T.values, strict=True)) == {
+    store = desk.store
+    assert dict(zip(*time_to_book(store, WEEK).T.values, strict=True)) == {
         "< 5 min": 1,
         "5–60 min": 0,
         "1–24 h": 1,
         "1–7 days": 0,
         "> 7 days": 0,
     }
-    rates = booking_rates(db, WEEK)
+    rates = booking_rates(store, WEEK)
     assert (rates["bookings"], rates["canceled"], rates["cancel_rate"]) == (2, 1, 0.5)
-    stuck = incomplete(db, WEEK, now=desk.clock(), hours=24)
+    stuck = incomplete(store, WEEK, now=desk.clock(), hours=24)
     assert list(stuck["attempt"]) == [ids["a2"]]
-    heat = booked_heatmap(db, WEEK, ZoneInfo("Europe/London")).set_index(["weekday", "hour"])
+    heat = booked_heatmap(store, WEEK, ZoneInfo("Europe/London")).set_index(["weekday", "hour"])
     assert heat["bookings"].sum() == 1  # a4's booking was canceled; a1's is at Tue 10:00
     assert heat.loc[(1, 10), "bookings"] == 1
 
@@ -213,20 +213,18 @@ def test_time_to_book_rates_incomplete_and_heatmap(history):
 def test_webhook_health_counts_deliveries_rejections_and_repeats(history):
     """Three signed deliveries (one a repeat) and one forged."""
     desk, _ = history
-    health = webhook_health(desk.store.db.conn, WEEK)
+    health = webhook_health(desk.store, WEEK)
     assert (health["deliveries"], health["rejected"], health["duplicates"]) == (4, 1, 1)
 
 
 def test_csv_holds_the_filtered_rows(history):
     """Attempts CSV: a header and the week's four attempts; filtered to Calendly, two."""
     desk, ids = history
-    rows = list(csv.DictReader(io.StringIO(export_csv(desk.store.db.conn, WEEK, "attempts"))))
+    rows = list(csv.DictReader(io.StringIO(export_csv(desk.store, WEEK, "attempts"))))
     assert sorted(r["id"] for r in rows) == sorted(ids[k] for k in ("a1", "a2", "a3", "a4"))
     assert {"analyst", "provider", "at_booked"} <= set(rows[0])
     calendly = Filters(WEEK.first, WEEK.last, provider="calendly")
-    bookings = list(
-        csv.DictReader(io.StringIO(export_csv(desk.store.db.conn, calendly, "bookings")))
-    )
+    bookings = list(csv.DictReader(io.StringIO(export_csv(desk.store, calendly, "bookings"))))
     assert [b["status"] for b in bookings] == ["canceled"]
 
 
@@ -236,9 +234,9 @@ def test_demo_data_is_realistic_and_repeatable(tmp_path, clock):
         Settings(db_path=str(tmp_path / "d.db"), catalogue_path=str(ROOT / "data/analysts.toml")),
         clock=clock,
     )
-    assert desk.load_demo_data(3000, seed=5) == 3000
+    assert desk.owner.load_demo_data(3000, seed=5) == 3000
     f = Filters(date(2026, 9, 1), date(2026, 12, 7))
-    counts = kpis(desk.store.db.conn, f)
+    counts = kpis(desk.store, f)
     assert counts["attempts"] == 3000
     assert (
         counts["attempts"] > counts["slot_chosen"] > counts["details_submitted"] > counts["booked"]
@@ -248,8 +246,8 @@ def test_demo_data_is_realistic_and_repeatable(tmp_path, clock):
         Settings(db_path=str(tmp_path / "e.db"), catalogue_path=str(ROOT / "data/analysts.toml")),
         clock=clock,
     )
-    again.load_demo_data(3000, seed=5)
-    assert kpis(again.store.db.conn, f) == counts
+    again.owner.load_demo_data(3000, seed=5)
+    assert kpis(again.store, f) == counts
 
 
 def recount(db) -> set[tuple]:
@@ -281,5 +279,5 @@ def test_the_daily_rollup_always_equals_a_recount_of_the_attempts(history, tmp_p
     )  # a visitor changing their mind
     db = desk.store.db.conn
     assert rolled_up(db) == recount(db) and len(recount(db)) >= 4
-    desk.load_demo_data(500, seed=9)
+    desk.owner.load_demo_data(500, seed=9)
     assert rolled_up(db) == recount(db)

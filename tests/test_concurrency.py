@@ -11,10 +11,11 @@ from starlette.applications import Starlette
 
 from booking.desk import Desk
 from booking.domain.catalogue import Catalogue
+from booking.domain.request import BookingRequest
 from booking.errors import SlotTaken
 from booking.settings import Settings
 from booking.store import Store
-from booking.web.api import create_routes
+from booking.web.routes import create_routes
 from tests.conftest import CATALOGUE, FakeClock, booking_args
 from tests.servers import serve
 
@@ -49,7 +50,7 @@ def _race(db_path: str, index: int, barrier) -> str:
     )
     barrier.wait()
     try:
-        desk.book_local(**booking_args(email=f"p{index}@example.com"))
+        desk.local.book(BookingRequest(**booking_args(email=f"p{index}@example.com")))
         return "booked"
     except SlotTaken:
         return "taken"

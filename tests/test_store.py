@@ -6,8 +6,10 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlite_utils import Database
 
 from booking.store import Store, iso
+from booking.store.schema import migrations
 
 START = datetime(2026, 12, 7, 10, tzinfo=UTC)
 
@@ -39,6 +41,7 @@ def test_migrations_create_the_tables_in_wal_mode(tmp_path):
         "m002_calendly_webhooks",
         "m003_funnel_rollup",
         "m004_payments_mail_followups",
+        "m005_one_booking_status",
     ]
 
 
@@ -137,3 +140,21 @@ def test_nested_writes_commit_together_and_an_inner_failure_rolls_back_only_itse
     except RuntimeError:
         pass
     assert store.attempt("att_gone") is None
+
+
+def test_calendly_bookings_move_to_confirmed_and_leave_the_occupancy_index(tmp_path):
+    """m005 on a database from before it: Calendly's 'active' becomes 'confirmed', and two
+    Calendly bookings at one start (a group event) do not collide in the local index."""
+    path = tmp_path / "old.db"
+    old = Database(path)
+    migrations.apply(old, stop_before="m005_one_booking_status")
+    for ref in ("BD-C1", "BD-C2"):
+        old["bookings"].insert(
+            row(ref, provider="calendly", analyst="assassin", status="active", created_at="x")
+        )
+    old.conn.close()
+    store = Store(path)
+    assert {b["status"] for b in store.db.query("SELECT status FROM bookings")} == {"confirmed"}
+    store.db["bookings"].insert(row("BD-L1", created_at=iso(START)))
+    with pytest.raises(sqlite3.IntegrityError):
+        store.db["bookings"].insert(row("BD-L2", status="held", created_at=iso(START)))

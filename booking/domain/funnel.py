@@ -1,4 +1,18 @@
-"""The named steps of the booking funnel, in the order a visitor passes them."""
+"""The named steps of the booking funnel, in the order a visitor passes them, and the
+statuses a booking moves through."""
+
+from enum import StrEnum
+
+
+class BookingStatus(StrEnum):
+    """A booking's status, one vocabulary for local and Calendly bookings."""
+
+    HELD = "held"  # a local slot kept while the visitor pays (until hold_expires_at)
+    CONFIRMED = "confirmed"  # it stands (booked locally, paid for, or scheduled on Calendly)
+    CANCELED = "canceled"
+    RELEASED = "released"  # a hold given back (the checkout was abandoned)
+    EXPIRED = "expired"  # a hold that lapsed
+
 
 STARTED = "started"
 ANALYST_SELECTED = "analyst_selected"

@@ -1,4 +1,4 @@
-"""The email outbox in SQLite and the SMTP transport.
+"""The email outbox (stored by ``booking.store.outbox``) and the SMTP transport.
 
 ``enqueue`` stores a mail once per key as a whole RFC 5322 message; ``deliver_due`` sends
 what is due through a transport you pass in (none: the mail is *kept* for the owner to read
@@ -21,7 +21,8 @@ from email.message import EmailMessage
 from typing import Protocol
 
 from booking.mail.messages import Mail
-from booking.store import Store, iso
+from booking.store import Store
+from booking.store import outbox as queue
 
 log = logging.getLogger(__name__)
 
@@ -39,43 +40,17 @@ class Transport(Protocol):
 def enqueue(store: Store, mail: Mail, *, now: datetime, sender: str, brand: str) -> bool:
     """Queue a mail once per key; True when it is new. Opens its own write transaction."""
     message = mail.to_message(sender=sender, brand=brand, now=now).as_string()
+    row = {
+        "key": mail.key,
+        "kind": mail.kind,
+        "attempt_id": mail.attempt_id,
+        "booking_ref": mail.booking_ref,
+        "to_addr": mail.to,
+        "subject": mail.subject,
+        "message": message,
+    }
     with store.write() as db:
-        cursor = db.execute(
-            "INSERT OR IGNORE INTO outbox (key, kind, attempt_id, booking_ref, to_addr, subject, "
-            "message, status, tries, next_try_at, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?)",
-            [mail.key, mail.kind, mail.attempt_id, mail.booking_ref, mail.to, mail.subject,
-             message, iso(now), iso(now)],
-        )  # fmt: skip
-        return cursor.rowcount == 1
-
-
-def _claim(store: Store, row_id: int, *, now: datetime, keep: bool) -> dict | None:
-    """Take one due mail for sending (or keep it), unless another deliverer got there first."""
-    with store.write() as db:
-        rows = list(
-            db.query(
-                "SELECT id, key, tries, message FROM outbox "
-                "WHERE id = ? AND status = 'queued' AND next_try_at <= ?",
-                [row_id, iso(now)],
-            )
-        )
-        if not rows:
-            return None
-        row = rows[0]
-        if keep:
-            changed = db.execute(
-                "UPDATE outbox SET status = 'kept' WHERE id = ? AND status = 'queued'", [row_id]
-            ).rowcount
-        else:
-            changed = db.execute(
-                "UPDATE outbox SET tries = tries + 1, next_try_at = ? "
-                "WHERE id = ? AND status = 'queued' AND tries = ?",
-                [iso(now + LEASE), row_id, row["tries"]],
-            ).rowcount
-        if changed != 1:
-            return None
-        return {**row, "tries": row["tries"] + (0 if keep else 1)}
+        return queue.add(db, row, now=now)
 
 
 def deliver_due(
@@ -87,13 +62,9 @@ def deliver_due(
     processes at once: each mail is claimed before it is sent, and sent outside the lock.
     """
     counts: Counter = Counter()
-    due = store.db.execute(
-        "SELECT id FROM outbox WHERE status = 'queued' AND next_try_at <= ? "
-        "ORDER BY next_try_at, id LIMIT ?",
-        [iso(now), batch],
-    ).fetchall()
-    for (row_id,) in due:
-        row = _claim(store, row_id, now=now, keep=transport is None)
+    for row_id in queue.due(store.db, now=now, limit=batch):
+        with store.write() as db:
+            row = queue.claim(db, row_id, now=now, keep=transport is None, lease_until=now + LEASE)
         if row is None:
             continue
         if transport is None:
@@ -111,21 +82,14 @@ def deliver_due(
             else:
                 status = "queued"
                 wait = BACKOFF_MINUTES[min(row["tries"], len(BACKOFF_MINUTES)) - 1]
-                next_try = iso(now + timedelta(minutes=wait))
+                next_try = now + timedelta(minutes=wait)
             counts["failed" if status == "failed" else "retry"] += 1
             with store.write() as db:
-                db.execute(
-                    "UPDATE outbox SET status = ?, next_try_at = ?, last_error = ? WHERE id = ?",
-                    [status, next_try, error, row_id],
-                )
+                queue.not_sent(db, row_id, status=status, next_try=next_try, error=error)
         else:
             counts["sent"] += 1
             with store.write() as db:
-                db.execute(
-                    "UPDATE outbox SET status = 'sent', sent_at = ?, next_try_at = NULL, "
-                    "last_error = NULL WHERE id = ?",
-                    [iso(now), row_id],
-                )
+                queue.sent(db, row_id, now=now)
     return counts
 
 
@@ -137,14 +101,9 @@ def text_body(message: str) -> str:
 
 def outbox(store: Store, *, limit: int = 50) -> list[dict]:
     """The latest mails, newest first, with their text body (the owner's outbox page)."""
-    rows = store.db.query(
-        "SELECT id, created_at, kind, key, to_addr, subject, status, tries, next_try_at, "
-        "last_error, sent_at, message FROM outbox ORDER BY created_at DESC, id DESC LIMIT ?",
-        [limit],
-    )
     return [
         {**{k: v for k, v in row.items() if k != "message"}, "text": text_body(row["message"])}
-        for row in rows
+        for row in queue.latest(store.db, limit=limit)
     ]
 
 
