@@ -14,7 +14,8 @@ import stripe
 from responses.registries import OrderedRegistry
 
 from booking.errors import ConfigError, PaymentError
-from booking.payments.stripe import UNAVAILABLE, Checkout, StripeCheckout, minor_units
+from booking.payments.provider import Checkout
+from booking.payments.stripe import UNAVAILABLE, StripeCheckout, minor_units
 from booking.signatures import MissingSignature, SignatureError, StaleSignature
 
 API = "https://api.stripe.com"
@@ -249,7 +250,7 @@ def test_repr_masks_the_secret_key(checkout):
 
 def test_known_answer_signature_is_accepted(checkout):
     """Stripe's scheme: hex HMAC-SHA256 of b'<t>.' + raw body with the endpoint secret."""
-    event = checkout.parse_webhook(PAYLOAD, f"t={T},v1={V1}", now=T)
+    event = checkout.construct_event(PAYLOAD, f"t={T},v1={V1}", now=T)
     assert event["type"] == "checkout.session.completed"
     assert event["data"]["object"]["client_reference_id"] == "att_1"
     assert Checkout.from_session(event["data"]["object"]).status == "paid"
@@ -258,27 +259,27 @@ def test_known_answer_signature_is_accepted(checkout):
 def test_stale_signature_is_rejected(checkout):
     """A captured delivery replayed 1000 s later is outside the 300 s tolerance."""
     with pytest.raises(StaleSignature):
-        checkout.parse_webhook(PAYLOAD, f"t={T},v1={V1}", now=T + 1000)
+        checkout.construct_event(PAYLOAD, f"t={T},v1={V1}", now=T + 1000)
 
 
 def test_tampered_body_is_rejected(checkout):
     """Changing one byte of the body breaks the signature."""
     tampered = PAYLOAD.replace(b'"paid"', b'"PAID"')
     with pytest.raises(SignatureError):
-        checkout.parse_webhook(tampered, f"t={T},v1={V1}", now=T)
+        checkout.construct_event(tampered, f"t={T},v1={V1}", now=T)
 
 
 @pytest.mark.parametrize("header", [None, ""])
 def test_missing_signature_is_rejected(checkout, header):
     """An unsigned delivery is never trusted."""
     with pytest.raises(MissingSignature):
-        checkout.parse_webhook(PAYLOAD, header, now=T)
+        checkout.construct_event(PAYLOAD, header, now=T)
 
 
 def test_second_v1_entry_may_match(checkout):
     """During secret rotation Stripe sends one v1 per secret; any match is enough."""
     header = f"t={T},v1={'0' * 64},v1={V1},v0=6ffbb59b2300aae63f272406069a9788598b792a"
-    assert checkout.parse_webhook(PAYLOAD, header, now=T) is not None
+    assert checkout.construct_event(PAYLOAD, header, now=T) is not None
 
 
 def test_other_event_types_are_ignored(checkout):
@@ -287,13 +288,13 @@ def test_other_event_types_are_ignored(checkout):
         {"id": "evt_2", "object": "event", "type": "payment_intent.created", "data": {"object": {}}}
     ).encode()
     header = stripe.WebhookSignature.generate_signature_header(body.decode(), WEBHOOK_SECRET, T)
-    assert checkout.parse_webhook(body, header, now=T) is None
+    assert checkout.construct_event(body, header, now=T) is None
 
 
 def test_replayed_event_parses_the_same_twice(checkout):
     """Parsing is pure; deduplicating redeliveries (by event id) is the caller's job."""
     header = f"t={T},v1={V1}"
-    first = checkout.parse_webhook(PAYLOAD, header, now=T)
-    second = checkout.parse_webhook(PAYLOAD, header, now=T + 10)
+    first = checkout.construct_event(PAYLOAD, header, now=T)
+    second = checkout.construct_event(PAYLOAD, header, now=T + 10)
     assert first == second
     assert first["id"] == "evt_test_1"

@@ -1,10 +1,10 @@
-"""Payment providers behind one small interface, and the offline sandbox checkout.
+"""The offline sandbox checkout: a payment provider where no money moves (the default).
 
-A provider creates a checkout for an attempt and later says whether it was paid. Two exist:
-the **sandbox checkout** (default; its page is served by this app under
-``/sandbox/checkout/{id}``, plainly marked, with Pay and Cancel buttons) and Stripe
-Checkout (``booking.stripe_checkout``) when a secret key is configured. The desk keeps its
-own record of every checkout in the ``payments`` table; providers only keep theirs.
+Its page is served by this app under ``/sandbox/checkout/{id}``, plainly marked, with Pay
+and Cancel buttons; paying tells the desk at once through ``on_paid``, as a provider's
+webhook would. It keeps its checkouts in ``sandbox_checkouts``; the desk keeps its own
+record of every checkout in ``payments``. The interface it meets is
+``booking.payments.provider.PaymentProvider``; Stripe Checkout is the other provider.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Protocol
 
 from sqlite_utils import Database, Migrations
 from starlette.concurrency import run_in_threadpool
@@ -23,30 +22,11 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from booking.domain.wording import money
-from booking.payments.stripe import Checkout
+from booking.html_page import page
+from booking.payments.provider import SESSION_PLACEHOLDER, Checkout
 from booking.store import Store, first, iso
 
-SESSION_PLACEHOLDER = "{CHECKOUT_SESSION_ID}"  # Stripe's, replaced in the success URL
-
-
-class PaymentProvider(Protocol):
-    name: str
-
-    def create(
-        self,
-        *,
-        attempt_id: str,
-        amount: Decimal,
-        currency: str,
-        description: str,
-        email: str,
-        success_url: str,
-        cancel_url: str,
-        idempotency_key: str,
-    ) -> Checkout: ...
-
-    def retrieve(self, checkout_id: str) -> Checkout: ...
-
+BANNER = "Sandbox checkout — no card is charged and no money moves."
 
 migrations = Migrations("sandbox_checkout")
 
@@ -92,9 +72,11 @@ class SandboxCheckout:
         migrations.apply(store.db)
 
     def _row(self, checkout_id: str) -> dict | None:
+        """One stored checkout, or None for an id we never issued."""
         return first(self.store.db, "SELECT * FROM sandbox_checkouts WHERE id = ?", [checkout_id])
 
     def _checkout(self, row: dict) -> Checkout:
+        """A stored checkout as the provider interface returns it (its page is the URL)."""
         return Checkout(
             row["id"],
             f"{self.public_url}/sandbox/checkout/{row['id']}",
@@ -114,6 +96,7 @@ class SandboxCheckout:
         cancel_url: str,
         idempotency_key: str,
     ) -> Checkout:
+        """Open a checkout; the same ``idempotency_key`` gives back the same one."""
         with self.store.write() as db:
             db["sandbox_checkouts"].insert(
                 {
@@ -139,6 +122,7 @@ class SandboxCheckout:
         return self._checkout(row)
 
     def retrieve(self, checkout_id: str) -> Checkout:
+        """Whether a checkout was paid; an unknown id reads as expired, as Stripe's would."""
         row = self._row(checkout_id)
         if row is None:
             return Checkout(checkout_id, "", "expired")
@@ -159,7 +143,10 @@ class SandboxCheckout:
 
     # -- the checkout page ---------------------------------------------------------------
     def routes(self) -> list[Route]:
-        async def page(request: Request) -> Response:
+        """The checkout page, for the app's route table."""
+
+        async def checkout_page(request: Request) -> Response:
+            """GET shows the price and the buttons; POST settles and sends the visitor on."""
             checkout_id = request.path_params["checkout_id"]
             if request.method == "POST":
                 form = await request.form()
@@ -198,26 +185,9 @@ class SandboxCheckout:
                 )
             return _page("Sandbox checkout", body)
 
-        return [Route("/sandbox/checkout/{checkout_id}", page, methods=["GET", "POST"])]
-
-
-STYLE = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1a1a1a;
-background:#f5f7fb}.banner{background:#fff3cd;border-bottom:2px solid #e0a800;padding:.6rem 1rem;
-text-align:center;font-weight:600}main{max-width:480px;margin:2rem auto;background:#fff;
-border-radius:12px;padding:1.5rem;box-shadow:0 2px 12px rgba(0,0,0,.08)}h1{font-size:1.4rem}
-.muted{color:#555}button{margin-top:1rem;background:#635bff;color:#fff;border:0;
-border-radius:8px;padding:.75rem 1.4rem;font-size:1rem;font-weight:600;cursor:pointer}
-button.secondary{background:#fff;color:#333;border:1px solid #bbb}
-"""
+        return [Route("/sandbox/checkout/{checkout_id}", checkout_page, methods=["GET", "POST"])]
 
 
 def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(
-        "<!doctype html><html lang=en><head><meta charset=utf-8>"
-        "<meta name=viewport content='width=device-width,initial-scale=1'>"
-        f"<title>{html.escape(title)} · payment sandbox</title><style>{STYLE}</style></head>"
-        "<body><div class=banner role=note>Sandbox checkout — no card is charged and no "
-        f"money moves.</div><main>{body}</main></body></html>",
-        status_code=status,
-    )
+    """A checkout page in the shared shell, plainly marked as the sandbox."""
+    return page(f"{title} · payment sandbox", body, status=status, banner=BANNER)

@@ -21,15 +21,15 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import stripe
 
 from booking import signatures
-from booking.errors import ConfigError, InvalidInput, PaymentError
+from booking.errors import ConfigError, PaymentError
+from booking.payments.provider import Checkout
+from booking.signatures import NotJson, UnusableDelivery
 
 log = logging.getLogger(__name__)
 
@@ -89,36 +89,6 @@ def minor_units(amount: Decimal, currency: str) -> int:
             f"{currency.upper()} payments allow."
         )
     return int(scaled)
-
-
-def checkout_status(session: Mapping[str, Any]) -> str:
-    """'paid' | 'expired' | 'open' for a Checkout Session object."""
-    if session.get("payment_status") in ("paid", "no_payment_required"):
-        return "paid"
-    if session.get("status") == "expired":
-        return "expired"
-    return "open"
-
-
-@dataclass(frozen=True)
-class Checkout:
-    id: str  # the checkout session id
-    url: str  # where to send the visitor to pay ('' once the session is complete/expired)
-    status: str  # 'open' | 'paid' | 'expired'
-    attempt_id: str | None = None  # client_reference_id
-
-    @classmethod
-    def from_session(cls, session: Mapping[str, Any]) -> Checkout:
-        """Read a Checkout Session object (API answer or webhook ``data.object``)."""
-        session_id = session.get("id")
-        if not isinstance(session_id, str) or not session_id:
-            raise ValueError("not a Checkout Session object (no id)")
-        return cls(
-            id=session_id,
-            url=session.get("url") or "",
-            status=checkout_status(session),
-            attempt_id=session.get("client_reference_id"),
-        )
 
 
 class StripeCheckout:
@@ -231,14 +201,13 @@ class StripeCheckout:
         )
 
     # -- webhooks --------------------------------------------------------------------
-    def parse_webhook(
+    def construct_event(
         self, body: bytes, signature_header: str | None, *, now: float | None = None
     ) -> dict | None:
-        """Verify a delivery to the webhook endpoint and return the event if it matters.
-
-        Returns the event dict for checkout.session.completed / .expired, None for other
-        types; raises a ``SignatureError`` subclass when the delivery cannot be trusted.
-        """
+        """Verify a delivery to the webhook endpoint and read it, in one call (as stripe's
+        own ``Webhook.construct_event``): the event dict for checkout.session.completed /
+        .expired, None for other types. Raises a ``SignatureError`` when the delivery cannot
+        be trusted, ``NotJson`` / ``UnusableDelivery`` when a signed body cannot be read."""
         verify(
             signature_header,
             body,
@@ -247,15 +216,17 @@ class StripeCheckout:
         )
         try:
             event = json.loads(body)
-        except (UnicodeDecodeError, ValueError):
-            raise InvalidInput("The webhook body is not a JSON Stripe event.") from None
+        except ValueError:  # JSONDecodeError and UnicodeDecodeError alike
+            raise NotJson("The webhook body is not JSON.") from None
         if (
             not isinstance(event, dict)
             or not isinstance(event.get("type"), str)
             or not isinstance(event.get("data"), dict)
             or not isinstance(event["data"].get("object"), dict)
+            or not isinstance(event["data"]["object"].get("id", ""), str)
+            or not isinstance(event["data"]["object"].get("client_reference_id") or "", str)
         ):
-            raise InvalidInput("The webhook body is not a Stripe event.")
+            raise UnusableDelivery("The webhook body is not a Stripe event.")
         if event["type"] not in HANDLED_EVENTS:
             log.info("Stripe webhook %s ignored (%s)", event.get("id"), event["type"])
             return None

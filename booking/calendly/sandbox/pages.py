@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import json
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -22,28 +23,19 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from booking.calendly.client import TRACKING_KEYS, parse_calendly_time
-from booking.calendly.sandbox import QUESTION, USER_NAME, CalendlySandbox, SandboxError
+from booking.calendly.sandbox.host import QUESTION, USER_NAME
+from booking.calendly.sandbox.state import SandboxError
+from booking.html_page import page
+
+if TYPE_CHECKING:
+    from booking.calendly.sandbox import CalendlySandbox
 
 PREFILL = ("name", "email", "a1")
 
-STYLE = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1a1a1a;
-background:#f5f7fb}
-.banner{background:#fff3cd;border-bottom:2px solid #e0a800;padding:.6rem 1rem;text-align:center;
-font-weight:600}
-main{max-width:760px;margin:1.5rem auto;background:#fff;border-radius:12px;padding:1.5rem;
-box-shadow:0 2px 12px rgba(0,0,0,.08)}
-h1{font-size:1.4rem;margin:.2rem 0}.muted{color:#555}.days,.times{display:flex;flex-wrap:wrap;
-gap:.5rem;margin:.6rem 0 1rem}.days a{padding:.45rem .7rem;border:1px solid #0069ff;
-border-radius:8px;color:#0069ff;text-decoration:none}.days a[aria-current=date]{background:#0069ff;
-color:#fff}.times label{border:1px solid #0069ff;border-radius:8px;padding:.5rem .8rem;
-cursor:pointer}.times input{margin-right:.35rem}label.field{display:block;margin:.7rem 0 .2rem;
-font-weight:600}input[type=text],input[type=email],textarea{width:100%;box-sizing:border-box;
-padding:.55rem;border:1px solid #bbb;border-radius:8px;font:inherit}button{margin-top:1rem;
-background:#0069ff;color:#fff;border:0;border-radius:24px;padding:.75rem 1.6rem;font-size:1rem;
-font-weight:600;cursor:pointer}.error{background:#fdecea;border:1px solid #e57373;padding:.6rem;
-border-radius:8px}
-"""
+BANNER = (
+    "Calendly sandbox — an offline stand-in for Calendly's booking page. "
+    "Nothing here reaches Calendly."
+)
 
 TZ_SCRIPT = """<script>
 (function(){var u=new URL(window.location.href);
@@ -53,23 +45,23 @@ if(z){u.searchParams.set('tz',z);window.location.replace(u.toString());}}catch(e
 
 
 def _e(value) -> str:
+    """A value as HTML text, safe inside elements and quoted attributes."""
     return html.escape(str(value or ""), quote=True)
 
 
 def _page(title: str, body: str, status: int = 200, *, tz_script: bool = True) -> HTMLResponse:
-    return HTMLResponse(
-        f"<!doctype html><html lang=en><head><meta charset=utf-8>"
-        f"<meta name=viewport content='width=device-width,initial-scale=1'>"
-        f"<title>{_e(title)} · Calendly sandbox</title><style>{STYLE}</style>"
-        f"{TZ_SCRIPT if tz_script else ''}</head>"
-        f"<body><div class=banner role=note>Calendly sandbox — an offline stand-in for "
-        f"Calendly's booking page. Nothing here reaches Calendly.</div><main>{body}</main>"
-        f"</body></html>",
-        status_code=status,
+    """A page in the shared shell, plainly marked; ``tz_script`` reloads it in the visitor's tz."""
+    return page(
+        f"{title} · Calendly sandbox",
+        body,
+        status=status,
+        banner=BANNER,
+        head=TZ_SCRIPT if tz_script else "",
     )
 
 
 def _zone(name: str | None) -> ZoneInfo:
+    """The visitor's zone from ``tz``; UTC when it is missing or unknown."""
     try:
         return ZoneInfo(name or "UTC")
     except (ZoneInfoNotFoundError, ValueError):
@@ -124,8 +116,8 @@ EMBED = ("embed_type", "embed_domain")
 # The page posts with targetOrigin '*', as Calendly's own embedded page does. Narrowing it
 # to embed_domain would buy nothing: that parameter is set by whoever frames the page, and
 # the payload holds only the API URIs of the event and invitee (useless without a token).
-# The receiving side is what must check: ui_embed.py accepts only our iframe's messages,
-# from the allowed origins.
+# The receiving side is what must check: ui_kit/calendly_embed.py accepts only our iframe's
+# messages, from the allowed origins.
 EMBED_SCRIPT = """<script>
 (function(){
 function post(name,payload){window.parent.postMessage({event:name,payload:payload},'*');}
@@ -172,6 +164,7 @@ def _scheduled_in_frame(sandbox: CalendlySandbox, booked: dict, zone: ZoneInfo) 
 
 
 def _chosen_start(form: dict) -> datetime | None:
+    """The time the visitor picked; None unless it is a time with a zone."""
     try:
         start = datetime.fromisoformat(form.get("start_time", ""))
     except ValueError:
@@ -200,6 +193,7 @@ def _back_to_us(sandbox: CalendlySandbox, booked: dict, zone: ZoneInfo) -> Respo
 
 
 def _unavailable(exc: SandboxError) -> HTMLResponse:
+    """A spent, expired or unknown link (or booking) is gone: 410, saying why."""
     return _page(
         "Link unavailable",
         f"<h1>This link is no longer available</h1>"
@@ -209,6 +203,7 @@ def _unavailable(exc: SandboxError) -> HTMLResponse:
 
 
 def _summary(et: dict, event: dict | None, zone: ZoneInfo) -> str:
+    """The host, meeting and (once booked) the time, atop every page as on Calendly."""
     when = ""
     if event is not None:
         start = parse_calendly_time(event["start_time"]).astimezone(zone)
@@ -223,6 +218,7 @@ def sandbox_routes(sandbox: CalendlySandbox) -> list[Route]:
     """The sandbox's booking, cancel and reschedule pages, for ``st.App(routes=...)``."""
 
     def booking_form(code: str, params: dict, error: str = "", status: int = 200) -> Response:
+        """The booking form, pre-filled from ``params``, with any refusal shown above it."""
         try:
             _, et = sandbox.link(code)
         except SandboxError as exc:
@@ -250,6 +246,7 @@ def sandbox_routes(sandbox: CalendlySandbox) -> list[Route]:
         return _page(et["name"], body, status=status)
 
     async def booking_page(request: Request) -> Response:
+        """GET shows the form; POST books, then leaves the frame or returns the visitor to us."""
         code = request.path_params["code"]
         if request.method == "GET":
             return booking_form(code, dict(request.query_params))
@@ -276,6 +273,7 @@ def sandbox_routes(sandbox: CalendlySandbox) -> list[Route]:
         return _back_to_us(sandbox, booked, zone)
 
     async def cancel_page(request: Request) -> Response:
+        """GET asks for a reason; POST cancels the booking and says so."""
         uuid = request.path_params["uuid"]
         zone = _zone(request.query_params.get("tz"))
         try:
@@ -300,6 +298,7 @@ def sandbox_routes(sandbox: CalendlySandbox) -> list[Route]:
         )
 
     async def reschedule_page(request: Request) -> Response:
+        """GET offers new times; POST moves the booking and returns the visitor to us."""
         uuid = request.path_params["uuid"]
         params = dict(request.query_params)
         zone = _zone(params.get("tz"))
