@@ -1,4 +1,8 @@
-"""One server for the pages and the HTTP API: `streamlit run app.py` or `uvicorn app:app`."""
+"""One server for the pages and the HTTP API: `streamlit run app.py` or `uvicorn app:app`.
+
+Settings are read once, here (environment and Streamlit's secrets files), THE desk is built
+from them and installed, and the pages (ui.py) and the HTTP routes both use that desk.
+"""
 
 import logging
 import os
@@ -7,25 +11,21 @@ import sys
 import streamlit as st
 from streamlit import config
 
-from booking.calendly.sandbox.pages import sandbox_routes
-from booking.desk import desk_for
+from booking.desk.wiring import desk_for, install
 from booking.errors import ConfigError
 from booking.settings import Settings
-from booking.web.api import create_routes
 from booking.web.lifecycle import lifespan_for
+from booking.web.routes import create_routes
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 # Links back to us (Calendly's redirect, the sandbox pages) need our address; without a
-# setting it is this server's own port. The pages (ui.py) read the same environment.
+# setting it is this server's own port.
 os.environ.setdefault("BOOKING_PUBLIC_URL", f"http://localhost:{config.get_option('server.port')}")
 
 try:
-    desk = desk_for(Settings.from_env())
+    desk = install(desk_for(Settings.load(secret_files=tuple(config.get_option("secrets.files")))))
 except ConfigError as exc:
     sys.exit(f"Booking Desk cannot start: {exc}")
 
-routes = create_routes(desk)
-if desk.sandbox is not None:
-    routes += sandbox_routes(desk.sandbox)
-app = st.App("ui.py", routes=routes, lifespan=lifespan_for(desk))
+app = st.App("ui.py", routes=create_routes(desk), lifespan=lifespan_for(desk))

@@ -55,7 +55,7 @@ pages.append(
         visibility="hidden",
     )
 )
-if ui_kit.is_owner(ui_kit.desk()):  # the analytics page exists only for the owner
+if ui_kit.is_owner():  # the analytics page exists only for the owner
     pages.append(
         st.Page(
             "app_pages/analytics.py",

@@ -11,28 +11,28 @@ from ui_kit import charts as ui_charts
 
 desk = ui_kit.desk()
 S = st.session_state
-if not ui_kit.is_owner(desk):  # the page is only registered for owners; belt and braces
+if not ui_kit.is_owner():  # the page is only registered for owners; belt and braces
     st.error("This page is for the owner. Please sign in first.")
     st.stop()
 
 tz = ui_kit.visitor_zone(desk.settings.default_timezone)
 st.title("Bookings funnel")
 
-if not desk.has_history():
+if not desk.owner.has_history():
     st.info(
         "No booking attempts yet. Load a synthetic history to see the dashboard at work.",
         icon=":material/dataset:",
     )
     if st.button("Load demo data (5,000 attempts)", type="primary"):
         with st.spinner("Writing a realistic history…"):
-            desk.load_demo_data(5000)
+            desk.owner.load_demo_data(5000)
         st.rerun()
     st.stop()
 
 # -- filters -----------------------------------------------------------------------------
 today = desk.clock().astimezone(tz).date()
 analysts = {a.slug: a.name for a in desk.catalogue.analysts}
-names = desk.meeting_type_names()
+names = desk.offers.meeting_type_names()
 with st.container(border=True):
     left, right = st.columns(2)
     period = left.date_input(
@@ -66,7 +66,7 @@ if not isinstance(period, tuple) or len(period) != 2:
     st.stop()
 f = Filters(period[0], period[1], analyst=analyst, meeting_type=meeting, provider=provider)
 with st.spinner("Counting…"):
-    data = desk.dashboard(f, tz)
+    data = desk.owner.dashboard(f, tz)
 
 # -- KPIs ----------------------------------------------------------------------------------
 st.subheader("This period against the previous one")
@@ -171,7 +171,7 @@ else:
 
 # -- money and mail ----------------------------------------------------------------------------
 st.subheader("Refunds due")
-refunds = desk.refunds_due()
+refunds = desk.owner.refunds_due()
 if refunds:
     st.dataframe(
         pd.DataFrame(refunds)[
@@ -184,7 +184,7 @@ else:
     st.caption("None.")
 
 st.subheader("Email outbox")
-outbox = desk.outbox()
+outbox = desk.owner.outbox()
 if not outbox:
     st.caption("No emails yet.")
 for message in outbox:
@@ -214,7 +214,7 @@ st.subheader("Download")
 left, right = st.columns(2)
 for column, what in ((left, "attempts"), (right, "bookings")):
     if column.button(f"Prepare {what} CSV", key=f"prepare_{what}", icon=":material/table:"):
-        S[f"csv_{what}"] = (f, desk.export_csv(f, what))
+        S[f"csv_{what}"] = (f, desk.owner.export_csv(f, what))
     ready = S.get(f"csv_{what}")
     if ready and ready[0] == f:
         column.download_button(

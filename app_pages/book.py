@@ -8,8 +8,9 @@ from datetime import date, datetime
 import streamlit as st
 
 import ui_kit
-from booking.desk import slot_taken
+from booking.desk.offers import slot_taken
 from booking.domain import funnel
+from booking.domain.request import BookingRequest
 from booking.errors import BookingError, SlotTaken
 
 desk = ui_kit.desk()
@@ -86,8 +87,7 @@ for column, analyst in zip(st.columns(len(analysts)), analysts, strict=True):
         st.markdown(f"**{analyst.name}**")
         st.caption(analyst.headline or " ")
         if analyst.provider == "calendly":
-            sandbox = " (sandbox)" if desk.settings.calendly_mode == "sandbox" else ""
-            st.caption(f":material/calendar_month: booked via Calendly{sandbox}")
+            st.caption(f":material/calendar_month: booked via {desk.modes.calendly_label}")
         else:
             prices = dict.fromkeys(  # cheapest first, each price once
                 m.price_label for m in sorted(analyst.meeting_types, key=lambda m: m.price)
@@ -113,7 +113,7 @@ via_calendly = analyst.provider == "calendly"
 st.subheader("2. Meeting type")
 try:
     with st.spinner(f"Loading {analyst.name}'s meeting types…"):
-        meetings = {m.id: m for m in desk.meeting_types(analyst)}
+        meetings = {m.id: m for m in desk.offers.meeting_types(analyst)}
 except BookingError as exc:
     st.error(str(exc), icon=":material/cloud_off:")
     st.stop()
@@ -144,7 +144,7 @@ tz = ui_kit.visitor_zone(desk.settings.default_timezone)
 ui_kit.timezone_picker()
 try:
     with st.spinner("Finding free times…"):
-        days = desk.open_days(analyst.slug, meeting.id, tz, later=bool(S.get("all_days")))
+        days = desk.offers.open_days(analyst.slug, meeting.id, tz, later=bool(S.get("all_days")))
 except BookingError as exc:
     st.error(str(exc), icon=":material/cloud_off:")
     st.stop()
@@ -242,7 +242,7 @@ with st.form("details", border=True, enter_to_submit=False):
     )
 
 if submitted:
-    request = dict(
+    request = BookingRequest(
         analyst=analyst.slug,
         meeting_type=meeting.id,
         start=slot.start,
@@ -252,20 +252,17 @@ if submitted:
         email=S.get("email"),
         notes=S.get("notes"),
     )
+    if not meeting.is_free:
+        waiting = "Opening the secure checkout…"
+    elif not via_calendly:
+        waiting = "Booking your session…"
+    elif analyst.handoff == "direct":
+        waiting = "Booking with Calendly…"
+    else:
+        waiting = "Reserving your Calendly link…"
     try:
-        if not meeting.is_free:
-            with st.spinner("Opening the secure checkout…"):
-                url = desk.proceed_to_pay(**request)
-        elif via_calendly:
-            with st.spinner(
-                "Booking with Calendly…"
-                if analyst.handoff == "direct"
-                else "Reserving your Calendly link…"
-            ):
-                outcome = desk.calendly_handoff(**request)
-        else:
-            with st.spinner("Booking your session…"):
-                booking = desk.book_local(**request)
+        with st.spinner(waiting):
+            outcome = desk.submit(request)
     except SlotTaken as exc:
         S["error"] = str(exc)
         S["reset_slot"] = True
@@ -274,10 +271,4 @@ if submitted:
         st.error(str(exc), icon=":material/error:")
     else:
         S["reset_journey"] = True
-        if not meeting.is_free:
-            label = "the checkout" + (" (sandbox)" if desk.checkout_sandbox else "")
-            ui_kit.redirect(desk, url, request["attempt_id"], label=label, step=None)
-        elif via_calendly:
-            ui_kit.follow(desk, outcome, request["attempt_id"])
-        else:
-            st.switch_page("app_pages/success.py", query_params={"ref": booking.reference})
+        ui_kit.follow(outcome)

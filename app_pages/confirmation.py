@@ -9,13 +9,14 @@ from datetime import datetime
 import streamlit as st
 
 import ui_kit
-from booking.calendly.client import redirect_details
+from booking.calendly.links import redirect_details
+from booking.domain.funnel import BookingStatus
 
 desk = ui_kit.desk()
 S = st.session_state
 details = redirect_details(st.query_params.to_dict())
 if not S.get("return_noted"):  # once per visit, not on every rerun
-    desk.note_return(details)
+    desk.handoff.note_return(details)
     S["return_noted"] = True
 tz = ui_kit.visitor_zone(desk.settings.default_timezone)
 
@@ -35,9 +36,9 @@ POLL_SECONDS, MAX_POLLS = 2, 90  # stop asking after three minutes
 @st.fragment(run_every=None if S.get("calendly_settled") else POLL_SECONDS)
 def calendly_status() -> None:
     """Ask our database (filled by Calendly's signed webhook) until the booking shows up."""
-    booking = desk.calendly_booking(details.get("invitee_uuid", ""))
+    booking = desk.calendly_sync.booking_of(details.get("invitee_uuid", ""))
     S["polls"] = S.get("polls", 0) + 1
-    if booking and booking["status"] == "active":
+    if booking and booking["status"] == BookingStatus.CONFIRMED:
         st.success(
             f"Confirmed by Calendly. Your reference is `{booking['reference']}`.",
             icon=":material/check_circle:",

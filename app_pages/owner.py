@@ -7,7 +7,7 @@ import ui_kit
 desk = ui_kit.desk()
 S = st.session_state
 
-if ui_kit.is_owner(desk):
+if ui_kit.is_owner():
     st.switch_page("app_pages/analytics.py")
 
 st.title("Owner sign-in")
@@ -24,11 +24,11 @@ if desk.settings.owner_password:
     with st.form("owner", enter_to_submit=True):
         password = st.text_input("Password", type="password", autocomplete="current-password")
         if st.form_submit_button("Sign in", type="primary"):
-            if desk.is_owner_password(password):
+            if desk.owner.is_owner_password(password):
                 S["is_owner"] = True
                 st.rerun()
             st.error("That password is not right.", icon=":material/error:")
 if oidc:
     st.button("Sign in with your account", on_click=st.login, icon=":material/login:")
-    if st.user.get("is_logged_in") and not ui_kit.is_owner(desk):
+    if st.user.get("is_logged_in") and not ui_kit.is_owner():
         st.warning("This account is not one of the owners.")

@@ -13,7 +13,7 @@ book_again = dict(page="app_pages/book.py", icon=":material/event_available:")
 if st.query_params.get("canceled"):
     st.title("Payment cancelled")
     try:
-        desk.abandon_payment(attempt, checkout)
+        desk.checkout.abandon(attempt, checkout)
     except BookingError as exc:
         st.error(str(exc), icon=":material/error:")
     else:
@@ -26,7 +26,7 @@ if st.query_params.get("canceled"):
 st.title("Payment")
 try:
     with st.spinner("Confirming your payment…"):
-        outcome = desk.complete_payment(attempt, checkout)
+        outcome = desk.checkout.complete(attempt, checkout)
 except BookingError as exc:
     st.error(str(exc), icon=":material/error:")
     st.button("Try again", icon=":material/refresh:", type="primary")
@@ -35,7 +35,7 @@ except BookingError as exc:
 
 if outcome.kind in ("booked", "embed", "redirect"):
     st.success("Payment received, thank you.", icon=":material/check_circle:")
-    ui_kit.follow(desk, outcome, attempt)
+    ui_kit.follow(outcome)
 elif outcome.kind == "pending":
     st.info(
         "The payment provider has not confirmed your payment yet. This usually takes a few "

@@ -11,7 +11,7 @@ S = st.session_state
 attempt_id = st.query_params.get("attempt", "")
 
 try:
-    attempt = desk.embed_link(attempt_id)
+    attempt = desk.handoff.embed_link(attempt_id)
 except BookingError as exc:
     st.title("Link not found")
     st.error(str(exc), icon=":material/link_off:")
@@ -20,14 +20,14 @@ except BookingError as exc:
 st.title("Confirm your time")
 st.caption(
     "Your details are filled in. Choose the time in the calendar below to confirm."
-    + (" This is the offline Calendly sandbox." if desk.sandbox else "")
+    + (" This is the offline Calendly sandbox." if desk.modes.calendly_sandbox else "")
 )
 event = ui_embed.calendly_inline(
-    attempt["handoff_url"], allowed_origins=desk.embed_origins(), key="calendly"
+    attempt["handoff_url"], allowed_origins=list(desk.modes.embed_origins), key="calendly"
 )
 if event and event != S.get("embed_seen"):
     S["embed_seen"] = event
-    desk.note_embed_event(attempt_id, event["event"], event.get("inviteeUri"))
+    desk.handoff.note_embed_event(attempt_id, event["event"], event.get("inviteeUri"))
 if attempt["booking_ref"]:  # confirmed by Calendly's webhook (after the report above)
     st.switch_page("app_pages/success.py", query_params={"ref": attempt["booking_ref"]})
 
@@ -37,7 +37,7 @@ if event and event["event"] == "calendly.event_scheduled":
     @st.fragment(run_every=2)
     def wait_for_confirmation() -> None:
         """Calendly's signed webhook confirms the booking; then show the booking."""
-        if desk.calendly_booking(invitee):
+        if desk.calendly_sync.booking_of(invitee):
             st.rerun(scope="app")  # the page now finds the booking and moves on
         st.info("Scheduled. Waiting for Calendly's confirmation…", icon=":material/hourglass_top:")
 

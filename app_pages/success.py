@@ -3,6 +3,7 @@
 import streamlit as st
 
 import ui_kit
+from booking.domain.funnel import BookingStatus
 from booking.errors import BookingError
 from booking.mail.ics import booking_ics
 
@@ -49,7 +50,7 @@ st.download_button(
     icon=":material/calendar_add_on:",
     type="primary",
 )
-if booking.status == "active" and (booking.reschedule_url or booking.cancel_url):
+if booking.status == BookingStatus.CONFIRMED and (booking.reschedule_url or booking.cancel_url):
     links = st.container(horizontal=True)
     if booking.reschedule_url:
         links.link_button(
@@ -57,12 +58,12 @@ if booking.status == "active" and (booking.reschedule_url or booking.cancel_url)
         )
     if booking.cancel_url:
         links.link_button("Cancel on Calendly", booking.cancel_url, icon=":material/event_busy:")
-if booking.status == "confirmed" and booking.analyst.provider == "local":
+if booking.status == BookingStatus.CONFIRMED and booking.analyst.provider == "local":
     with st.expander("Need to cancel?"):
         st.write("The time is released for someone else. Paid sessions are refunded in full.")
         if st.button("Cancel this booking", icon=":material/event_busy:"):
             try:
-                desk.cancel_booking(booking.reference)
+                desk.local.cancel(booking.reference)
             except BookingError as exc:
                 st.error(str(exc), icon=":material/error:")
             else:

@@ -33,7 +33,11 @@ def main(reruns: int = 30) -> dict:
     at.button(key="choose_maya-chen").click().run()
     at.radio(key="meeting").set_value("portfolio-review").run()
     day, slots = next(
-        iter(desk.open_days("maya-chen", "portfolio-review", ZoneInfo("Europe/London")).items())
+        iter(
+            desk.offers.open_days(
+                "maya-chen", "portfolio-review", ZoneInfo("Europe/London")
+            ).items()
+        )
     )
     at.pills(key="day").set_value(day.isoformat()).run()
     at.pills(key="slot").set_value(slots[0].start.isoformat()).run()

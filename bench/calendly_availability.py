@@ -44,16 +44,20 @@ def main() -> dict:
     desk = fresh_desk()
     assassin = desk.analyst("assassin")
     rtt, _ = timed(desk.calendly.me)
-    types_ms, types = timed(lambda: desk.meeting_types(assassin))  # the visitor sees types first
+    types_ms, types = timed(
+        lambda: desk.offers.meeting_types(assassin)
+    )  # the visitor sees types first
     meeting = types[0]
-    cold, days = timed(lambda: desk.open_days("assassin", meeting.id, TZ))
-    warm = min(timed(lambda: desk.open_days("assassin", meeting.id, TZ))[0] for _ in range(20))
+    cold, days = timed(lambda: desk.offers.open_days("assassin", meeting.id, TZ))
+    warm = min(
+        timed(lambda: desk.offers.open_days("assassin", meeting.id, TZ))[0] for _ in range(20)
+    )
 
     crowd = fresh_desk()
-    crowd.meeting_types(crowd.analyst("assassin"))
+    crowd.offers.meeting_types(crowd.analyst("assassin"))
     before = crowd.sandbox.calls["event_type_available_times"]
     with ThreadPoolExecutor(max_workers=100) as pool:
-        list(pool.map(lambda _: crowd.open_days("assassin", meeting.id, TZ), range(100)))
+        list(pool.map(lambda _: crowd.offers.open_days("assassin", meeting.id, TZ), range(100)))
     calls = crowd.sandbox.calls["event_type_available_times"] - before
     return {
         "rtt": rtt,

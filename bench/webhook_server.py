@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).parents[1]))
 
 from booking.desk import build_desk
 from booking.settings import Settings
-from booking.web.api import create_routes
+from booking.web.routes import create_routes
 
 if __name__ == "__main__":
     desk = build_desk(Settings.from_env())

@@ -12,7 +12,8 @@ from booking.desk import desk_for
 from booking.domain.catalogue import Catalogue
 from booking.errors import BookingError
 from booking.settings import Settings
-from booking.store.store import Store, migrations
+from booking.store import Store
+from booking.store.schema import migrations
 
 
 def _check(settings: Settings, _: argparse.Namespace) -> int:
@@ -50,7 +51,7 @@ def _since(text: str) -> datetime:
 
 
 def _reconcile(settings: Settings, args: argparse.Namespace) -> int:
-    fixed = desk_for(settings).reconcile(args.since)
+    fixed = desk_for(settings).calendly_sync.reconcile(args.since)
     if not fixed:
         print("Nothing to fix: every Calendly booking was already known.")
     for kind, count in sorted(fixed.items()):
@@ -88,14 +89,14 @@ def _webhooks(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _demo_data(settings: Settings, args: argparse.Namespace) -> int:
-    written = desk_for(settings).load_demo_data(args.attempts, seed=args.seed)
+    written = desk_for(settings).owner.load_demo_data(args.attempts, seed=args.seed)
     print(f"Wrote {written:,} synthetic attempts (seed {args.seed}) to {settings.db_path}.")
     return 0
 
 
 def _followups(settings: Settings, _: argparse.Namespace) -> int:
     desk = desk_for(settings)
-    done = desk.run_followups()
+    done = desk.followups.run()
     sent = desk.deliver_mail()
     print(f"Follow-ups: {dict(done) or 'none due'}; mail: {dict(sent) or 'nothing due'}.")
     return 0
@@ -146,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         "mail": _mail,
     }
     try:
-        return commands[args.command](Settings.from_env(), args)
+        return commands[args.command](Settings.load(), args)
     except BookingError as exc:
         print(f"booking: {exc}", file=sys.stderr)
         return 2

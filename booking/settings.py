@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import tomllib
 from collections.abc import Mapping
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from booking.errors import ConfigError
+
+# Where Streamlit looks for secrets by default (its `secrets.files` option).
+SECRET_FILES = ("~/.streamlit/secrets.toml", ".streamlit/secrets.toml")
 
 # ---------------------------------------------------------------------------- settings
 
@@ -181,6 +186,26 @@ class Settings:
         settings = cls(**values)
         settings.validate()
         return settings
+
+    @classmethod
+    def load(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        secret_files: tuple[str | os.PathLike, ...] = SECRET_FILES,
+    ) -> Settings:
+        """The environment overlaid with Streamlit's secrets files (later files win, and a
+        secret wins over the environment, as Streamlit itself does when it loads them), so
+        the server, its pages and the CLI all read the same settings."""
+        merged = dict(os.environ if environ is None else environ)
+        for path in secret_files:
+            try:
+                data = tomllib.loads(Path(path).expanduser().read_text())
+            except FileNotFoundError:
+                continue
+            except (OSError, tomllib.TOMLDecodeError) as exc:
+                raise ConfigError(f"{path}: cannot read the secrets file ({exc}).") from exc
+            merged.update({k: str(v) for k, v in data.items() if type(v) in (str, int, float)})
+        return cls.from_env(merged)
 
     @property
     def payments_mode(self) -> str:

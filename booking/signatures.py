@@ -34,6 +34,21 @@ class MalformedSignature(SignatureError):
     status = 400
 
 
+class UnusableDelivery(BookingError):
+    """A correctly signed delivery we cannot interpret: kept and acknowledged (200), since
+    sending it again cannot help."""
+
+    code = "unusable"
+    status = 200
+
+
+class NotJson(UnusableDelivery):
+    """A correctly signed delivery whose body is not JSON: kept, and the sender told (400)."""
+
+    code = "not_json"
+    status = 400
+
+
 class StaleSignature(SignatureError):
     code = "stale_signature"
 

@@ -6,7 +6,7 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from booking.web.api import create_routes
+from booking.web.routes import create_routes
 
 
 @pytest.fixture
@@ -124,3 +124,23 @@ def test_healthz_reports_database_and_mode(client, desk, tmp_path):
     body = client.get("/healthz").json()
     assert body["status"] == "ok" and body["database"] == "reachable"
     assert body["mode"] == "offline"
+
+
+def test_a_json_body_that_is_not_utf8_gets_our_error_envelope(client):
+    """A stray 0xFF byte inside a JSON string is a 400 in the app's own envelope, as the
+    OpenAPI document says, not FastAPI's bare {"detail": ...}."""
+    r = client.post(
+        "/api/bookings",
+        content=b'{"analyst": "maya-chen", "name": "A\xff"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert r.status_code == 400
+    assert r.json() == {
+        "success": False,
+        "error": "bad_request",
+        "message": "The request body could not be read; send UTF-8 JSON.",
+    }
+    documented = client.get("/api/openapi.json").json()["paths"]["/bookings"]["post"]
+    assert documented["responses"]["400"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/ErrorOut"
+    )

@@ -6,13 +6,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from booking.domain.request import BookingRequest
 from booking.errors import InvalidInput, NotBookable, NotFound, SlotTaken, SlotUnavailable
 from tests.conftest import booking_args
 
 
 def test_a_valid_request_books_and_records_the_funnel(desk):
     """The booking is stored confirmed, normalised, and the attempt ends 'booked'."""
-    b = desk.book_local(**booking_args(name="  Ada   Lovelace ", email="Ada@Example.COM"))
+    b = desk.local.book(
+        BookingRequest(**booking_args(name="  Ada   Lovelace ", email="Ada@Example.COM"))
+    )
     assert b.status == "confirmed"
     assert (b.name, b.email) == ("Ada Lovelace", "Ada@example.com")
     assert b.end - b.start == timedelta(minutes=30)
@@ -26,17 +29,23 @@ def test_a_valid_request_books_and_records_the_funnel(desk):
 
 def test_the_same_slot_twice_is_refused_with_a_clear_message(desk):
     """The second visitor hears which time was taken, in their own zone."""
-    desk.book_local(**booking_args())
+    desk.local.book(BookingRequest(**booking_args()))
     with pytest.raises(SlotTaken, match=r"11:00 on Mon 7 Dec was just taken"):
-        desk.book_local(**booking_args(timezone="Europe/Berlin", email="bob@example.com"))
+        desk.local.book(
+            BookingRequest(**booking_args(timezone="Europe/Berlin", email="bob@example.com"))
+        )
 
 
 def test_a_slot_inside_the_buffer_is_taken(desk):
     """10:30 is free on the grid but within the 15-minute buffer after 10:00-10:30."""
-    desk.book_local(**booking_args())
+    desk.local.book(BookingRequest(**booking_args()))
     with pytest.raises(SlotTaken):
-        desk.book_local(**booking_args(start=datetime(2026, 12, 7, 10, 30, tzinfo=UTC)))
-    assert desk.book_local(**booking_args(start=datetime(2026, 12, 7, 11, tzinfo=UTC)))
+        desk.local.book(
+            BookingRequest(**booking_args(start=datetime(2026, 12, 7, 10, 30, tzinfo=UTC)))
+        )
+    assert desk.local.book(
+        BookingRequest(**booking_args(start=datetime(2026, 12, 7, 11, tzinfo=UTC)))
+    )
 
 
 @pytest.mark.parametrize(
@@ -53,7 +62,7 @@ def test_a_slot_inside_the_buffer_is_taken(desk):
 def test_times_that_are_not_offered_are_refused(desk, start):
     """Only times the page would show can be booked, whatever a client sends."""
     with pytest.raises(SlotUnavailable, match="is not a time Maya Chen offers"):
-        desk.book_local(**booking_args(start=start))
+        desk.local.book(BookingRequest(**booking_args(start=start)))
     assert desk.store.db["bookings"].count == 0
 
 
@@ -71,18 +80,18 @@ def test_times_that_are_not_offered_are_refused(desk, start):
 def test_bad_details_are_refused_and_nothing_is_booked(desk, field, value, message):
     """Each invalid field gets a message that says what to fix, and no booking is written."""
     with pytest.raises(InvalidInput, match=message):
-        desk.book_local(**booking_args(**{field: value}))
+        desk.local.book(BookingRequest(**booking_args(**{field: value})))
     assert desk.store.db["bookings"].count == 0
 
 
 def test_calendly_analysts_and_unknown_names_are_refused(desk):
     """Calendly analysts are not bookable locally; unknown ones are not found."""
     with pytest.raises(NotBookable, match="Calendly"):
-        desk.book_local(**booking_args(analyst="assassin"))
+        desk.local.book(BookingRequest(**booking_args(analyst="assassin")))
     with pytest.raises(NotFound):
-        desk.book_local(**booking_args(analyst="nobody"))
+        desk.local.book(BookingRequest(**booking_args(analyst="nobody")))
     with pytest.raises(NotFound):
-        desk.book_local(**booking_args(meeting_type="nothing"))
+        desk.local.book(BookingRequest(**booking_args(meeting_type="nothing")))
 
 
 def test_open_days_drop_a_fully_booked_day(desk, clock):
@@ -91,9 +100,9 @@ def test_open_days_drop_a_fully_booked_day(desk, clock):
 
     tz = ZoneInfo("Europe/London")
     tuesday = datetime(2026, 12, 8).date()
-    days = desk.open_days("maya", "intro", tz)
+    days = desk.offers.open_days("maya", "intro", tz)
     assert tuesday in days
     while days.get(tuesday):
-        desk.book_local(**booking_args(start=days[tuesday][0].start))
-        days = desk.open_days("maya", "intro", tz)
+        desk.local.book(BookingRequest(**booking_args(start=days[tuesday][0].start)))
+        days = desk.offers.open_days("maya", "intro", tz)
     assert tuesday not in days and datetime(2026, 12, 14).date() in days

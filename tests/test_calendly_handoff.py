@@ -14,11 +14,12 @@ from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from booking.calendly.client import prefill_url, redirect_details
+from booking.calendly.links import prefill_url, redirect_details
 from booking.desk import build_desk
+from booking.domain.request import BookingRequest
 from booking.errors import CalendlyUnavailable, SlotTaken, SlotUnavailable
 from booking.settings import Settings
-from booking.web.api import create_routes
+from booking.web.routes import create_routes
 from tests.conftest import T0
 
 LONDON = ZoneInfo("Europe/London")
@@ -26,7 +27,7 @@ QUICK = "https://api.calendly.com/event_types/SBXQUICKCALL0001"
 
 
 def first_slot(desk):
-    days = desk.open_days("assassin", QUICK, LONDON)
+    days = desk.offers.open_days("assassin", QUICK, LONDON)
     return next(iter(days.values()))[0]
 
 
@@ -40,12 +41,12 @@ def handoff(desk, start, **kw):
         notes="Options & risk",
         timezone="Europe/London",
     )
-    return desk.start_calendly_handoff(**{**args, **kw})
+    return desk.handoff.link_for(BookingRequest(**{**args, **kw}))
 
 
 def test_meeting_types_come_from_calendly_with_catalogue_prices(sandbox_desk):
     """Assassin's types are Calendly's event types, priced from the catalogue."""
-    types = {m.name: m for m in sandbox_desk.meeting_types(sandbox_desk.analyst("assassin"))}
+    types = {m.name: m for m in sandbox_desk.offers.meeting_types(sandbox_desk.analyst("assassin"))}
     assert types["Strategy Session"].price_label == "$150"
     assert types["Quick Consult"].is_free and types["Quick Consult"].id == QUICK
 
@@ -112,21 +113,23 @@ def test_calendly_down_is_explained_and_recorded(tmp_path, settings, clock):
     desk.calendly.sleep = lambda _: None
     attempt = desk.start_attempt()
     with pytest.raises(CalendlyUnavailable, match="not answering right now"):
-        desk.start_calendly_handoff(
-            analyst="assassin",
-            meeting_type=QUICK,
-            start=clock() + timedelta(days=1),
-            name="A",
-            email="a@example.com",
-            timezone="UTC",
-            attempt_id=attempt,
+        desk.handoff.link_for(
+            BookingRequest(
+                analyst="assassin",
+                meeting_type=QUICK,
+                start=clock() + timedelta(days=1),
+                name="A",
+                email="a@example.com",
+                timezone="UTC",
+                attempt_id=attempt,
+            )
         )
     assert desk.store.events(attempt)[-1]["detail"] == '{"reason": "calendly_unavailable"}'
 
 
 def test_a_hundred_visitors_within_one_ttl_cause_one_calendly_call(sandbox_desk, clock):
     """Availability is shared: 100 concurrent visitors over 50 s, one available-times call."""
-    sandbox_desk.meeting_types(sandbox_desk.analyst("assassin"))
+    sandbox_desk.offers.meeting_types(sandbox_desk.analyst("assassin"))
 
     def visitor(i: int):
         clock.now = T0 + timedelta(seconds=i / 2)  # the visitors keep arriving
@@ -155,7 +158,7 @@ def test_a_hundred_visitors_within_one_ttl_cause_one_calendly_call(sandbox_desk,
 )
 def test_only_calendly_or_the_sandbox_may_be_redirected_to(sandbox_desk, url, allowed):
     """The redirect allow-list: Calendly over https, or this desk's own sandbox pages."""
-    assert sandbox_desk.may_redirect_to(url) is allowed
+    assert sandbox_desk.modes.may_redirect_to(url) is allowed
 
 
 @given(name=st.text(min_size=1), email=st.text(min_size=1), notes=st.text(min_size=1))
@@ -213,7 +216,7 @@ def test_create_booking_returns_a_booking_url(api, sandbox_desk):
     assert r.status_code == 200, r.text
     body = r.json()
     assert set(body) == {"success", "bookingUrl", "message"} and body["success"] is True
-    assert sandbox_desk.may_redirect_to(body["bookingUrl"])
+    assert sandbox_desk.modes.may_redirect_to(body["bookingUrl"])
     attempt = parse_qs(urlsplit(body["bookingUrl"]).query)["utm_content"][0]
     assert sandbox_desk.store.attempt(attempt)["source"] == "api"
 
@@ -294,11 +297,11 @@ def test_availability_route_serves_calendly_times(api, sandbox_desk):
 
 def test_later_dates_reach_the_analysts_horizon_in_one_shared_load(sandbox_desk, clock):
     """The month ahead by default; 'later' reaches 60 days in two calls, then from cache."""
-    month = sandbox_desk.open_days("assassin", QUICK, LONDON)
+    month = sandbox_desk.offers.open_days("assassin", QUICK, LONDON)
     before = sandbox_desk.sandbox.calls["event_type_available_times"]
-    later = sandbox_desk.open_days("assassin", QUICK, LONDON, later=True)
+    later = sandbox_desk.offers.open_days("assassin", QUICK, LONDON, later=True)
     assert max(later) > clock().date() + timedelta(days=40) >= max(month)
     assert set(month) <= set(later)
     assert sandbox_desk.sandbox.calls["event_type_available_times"] - before == 2
-    sandbox_desk.open_days("assassin", QUICK, LONDON, later=True)
+    sandbox_desk.offers.open_days("assassin", QUICK, LONDON, later=True)
     assert sandbox_desk.sandbox.calls["event_type_available_times"] - before == 2

@@ -10,13 +10,14 @@ from urllib.parse import urlsplit
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from booking.web.api import create_routes
+from booking.domain.request import BookingRequest
+from booking.web.routes import create_routes
 from tests.test_calendly_handoff import first_slot, handoff
 from tests.test_payments import pay_request
 
 
 def followups(desk) -> list[dict]:
-    return [m for m in desk.outbox(200) if m["kind"] == "followup"]
+    return [m for m in desk.owner.outbox(200) if m["kind"] == "followup"]
 
 
 def stalled_calendly_attempt(desk, **details) -> str:
@@ -33,16 +34,16 @@ def test_a_stalled_attempt_gets_the_configured_follow_ups_each_with_a_fresh_link
     attempt = stalled_calendly_attempt(sandbox_desk)
     original = sandbox_desk.store.attempt(attempt)["handoff_url"]
     clock.advance(hours=s.incomplete_after_hours - 1)
-    assert sandbox_desk.run_followups() == {}
+    assert sandbox_desk.followups.run() == {}
 
     links = set()
     for _ in range(s.followup_max):
         clock.advance(hours=max(s.followup_spacing_hours, s.incomplete_after_hours) + 1)
-        assert sandbox_desk.run_followups() == {"sent": 1}
-        assert sandbox_desk.run_followups() == {}  # not again within the spacing
+        assert sandbox_desk.followups.run() == {"sent": 1}
+        assert sandbox_desk.followups.run() == {}  # not again within the spacing
         links.add(sandbox_desk.store.attempt(attempt)["handoff_url"])
     clock.advance(days=30)
-    assert sandbox_desk.run_followups() == {}
+    assert sandbox_desk.followups.run() == {}
 
     sent = followups(sandbox_desk)
     assert len(sent) == s.followup_max == len(links)
@@ -60,7 +61,7 @@ def test_booking_stops_the_follow_ups_and_counts_as_recovered(sandbox_desk, cloc
     """After the first follow-up the visitor books through its link: no second one."""
     attempt = stalled_calendly_attempt(sandbox_desk)
     clock.advance(hours=25)
-    assert sandbox_desk.run_followups() == {"sent": 1}
+    assert sandbox_desk.followups.run() == {"sent": 1}
     link = sandbox_desk.store.attempt(attempt)["handoff_url"]
     sandbox = sandbox_desk.sandbox
     code = urlsplit(link).path.split("/")[4]
@@ -77,7 +78,7 @@ def test_booking_stops_the_follow_ups_and_counts_as_recovered(sandbox_desk, cloc
     sandbox.deliver_due(session=DeskSession(sandbox_desk))
     assert sandbox_desk.store.attempt(attempt)["booking_ref"]
     clock.advance(days=5)
-    assert sandbox_desk.run_followups() == {}
+    assert sandbox_desk.followups.run() == {}
     assert len(followups(sandbox_desk)) == 1
     booked = sandbox_desk.store.db.execute(
         "SELECT count(*) FROM attempts WHERE at_booked > at_followup_sent"
@@ -96,7 +97,7 @@ def test_the_opt_out_link_asks_first_and_then_stops_every_follow_up(sandbox_desk
     assert done.status_code == 200 and "Reminders stopped" in done.text
     assert web.post("/followups/stop", params={"attempt": "att_nope"}).status_code == 404
     clock.advance(days=3)
-    assert sandbox_desk.run_followups() == {}
+    assert sandbox_desk.followups.run() == {}
     assert followups(sandbox_desk) == []
 
 
@@ -108,7 +109,7 @@ def test_two_runners_at_once_send_each_follow_up_exactly_once(sandbox_desk, cloc
 
     def run(_):
         start.wait()
-        return sandbox_desk.run_followups()
+        return sandbox_desk.followups.run()
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         results = list(pool.map(run, range(2)))
@@ -120,10 +121,10 @@ def test_two_runners_at_once_send_each_follow_up_exactly_once(sandbox_desk, cloc
 def test_an_abandoned_payment_is_followed_up_with_the_booking_page(sandbox_desk, clock):
     """A local visitor who left the checkout is invited back to the analyst's booking page."""
     req = pay_request(sandbox_desk)
-    sandbox_desk.proceed_to_pay(**req)
-    sandbox_desk.abandon_payment(req["attempt_id"])
+    sandbox_desk.checkout.start(BookingRequest(**req))
+    sandbox_desk.checkout.abandon(req["attempt_id"])
     clock.advance(hours=25)
-    assert sandbox_desk.run_followups() == {"sent": 1}
+    assert sandbox_desk.followups.run() == {"sent": 1}
     (message,) = followups(sandbox_desk)
     assert "http://testserver/?analyst=maya-chen" in message["text"]
 
@@ -131,10 +132,10 @@ def test_an_abandoned_payment_is_followed_up_with_the_booking_page(sandbox_desk,
 def test_a_paid_attempt_is_not_chased(sandbox_desk, clock):
     """Paying ends the chase even before the booking itself is made."""
     req = pay_request(sandbox_desk)
-    url = sandbox_desk.proceed_to_pay(**req)
+    url = sandbox_desk.checkout.start(BookingRequest(**req))
     sandbox_desk.checkout_sandbox.settle(urlsplit(url).path.rsplit("/", 1)[-1], paid=True)
     clock.advance(days=3)
-    assert sandbox_desk.run_followups() == {}
+    assert sandbox_desk.followups.run() == {}
 
 
 class DeskSession:
@@ -145,5 +146,5 @@ class DeskSession:
         self.desk = desk
 
     def post(self, url, *, data, headers, timeout):
-        status, _ = self.desk.receive_webhook(data, headers["Calendly-Webhook-Signature"])
-        return SimpleNamespace(status_code=status)
+        receipt = self.desk.inbox.calendly(data, headers["Calendly-Webhook-Signature"])
+        return SimpleNamespace(status_code=receipt.status)

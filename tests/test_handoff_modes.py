@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 
 from booking.domain.catalogue import Catalogue
+from booking.domain.request import BookingRequest
 from booking.errors import SlotTaken
 from tests.test_calendly_handoff import QUICK, first_slot, handoff
 from tests.test_followups import DeskSession
@@ -44,10 +45,10 @@ def test_direct_mode_books_at_once_and_the_later_webhook_changes_nothing(sandbox
     """Booked through POST /invitees with Calendly's links; its webhook is a no-op repeat."""
     desk = in_mode(sandbox_desk, "direct")
     req = request(desk)
-    outcome = desk.calendly_handoff(**req)
+    outcome = desk.handoff.begin(BookingRequest(**req))
     assert outcome.kind == "booked"
     booking = desk.booking(outcome.reference)
-    assert booking.start == req["start"] and booking.status == "active"
+    assert booking.start == req["start"] and booking.status == "confirmed"
     assert booking.cancel_url.startswith("http://testserver/sandbox/calendly/cancellations/")
     assert booking.notes == "Options & risk"
     desk.sandbox.deliver_due(session=DeskSession(desk))
@@ -74,9 +75,9 @@ def test_direct_mode_refuses_a_time_taken_meanwhile(sandbox_desk, clock):
         tracking={},
     )
     desk.availability_cache.invalidate(lambda key: True)
-    desk._check_calendly_time = lambda *a: None  # the race: it looked free a moment ago
+    desk.offers.check_calendly_time = lambda *a: None  # the race: it looked free a moment ago
     with pytest.raises(SlotTaken, match="just taken"):
-        desk.calendly_handoff(**req)
+        desk.handoff.begin(BookingRequest(**req))
     assert steps(desk, req["attempt_id"])[-1] == "booking_failed"
 
 
@@ -89,7 +90,7 @@ def test_direct_mode_falls_back_to_the_single_use_link_and_says_why(sandbox_desk
     else:
         desk.sandbox.scheduling_api = False
     req = request(desk)
-    outcome = desk.calendly_handoff(**req)
+    outcome = desk.handoff.begin(BookingRequest(**req))
     assert outcome.kind == "redirect" and "/sandbox/calendly/d/" in outcome.url
     events = desk.store.events(req["attempt_id"])
     fallback = next(e for e in events if e["step"] == "direct_fallback")
@@ -101,24 +102,27 @@ def test_embed_mode_hands_over_a_link_for_the_widget_and_records_its_reports(san
     """Embed: the same pre-filled single-use link, shown inline; only known reports count."""
     desk = in_mode(sandbox_desk, "embed")
     req = request(desk)
-    outcome = desk.calendly_handoff(**req)
+    outcome = desk.handoff.begin(BookingRequest(**req))
     assert (
-        outcome.kind == "embed" and desk.embed_link(req["attempt_id"])["handoff_url"] == outcome.url
+        outcome.kind == "embed"
+        and desk.handoff.embed_link(req["attempt_id"])["handoff_url"] == outcome.url
     )
-    assert desk.embed_origins() == ["http://testserver"]
-    desk.note_embed_event(req["attempt_id"], "calendly.event_type_viewed", None)
-    desk.note_embed_event(req["attempt_id"], "calendly.page_height", None)
-    desk.note_embed_event(req["attempt_id"], "calendly.event_scheduled", "https://x/invitees/1")
+    assert desk.modes.embed_origins == ("http://testserver",)
+    desk.handoff.note_embed_event(req["attempt_id"], "calendly.event_type_viewed", None)
+    desk.handoff.note_embed_event(req["attempt_id"], "calendly.page_height", None)
+    desk.handoff.note_embed_event(
+        req["attempt_id"], "calendly.event_scheduled", "https://x/invitees/1"
+    )
     assert steps(desk, req["attempt_id"])[-2:] == ["event_type_viewed", "event_scheduled"]
 
 
 def test_a_calendly_booking_gets_our_branded_confirmation_only_when_switched_on(sandbox_desk):
     """BOOKING_CALENDLY_CONFIRMATIONS=1 adds our email (with Calendly's links) to Calendly's."""
     desk = in_mode(sandbox_desk, "direct")
-    desk.calendly_handoff(**request(desk))
-    assert desk.outbox() == []
+    desk.handoff.begin(BookingRequest(**request(desk)))
+    assert desk.owner.outbox() == []
     desk.settings = replace(desk.settings, calendly_confirmations=1)
-    desk.calendly_handoff(**request(desk, email="bo@example.com"))
-    (message,) = desk.outbox()
+    desk.handoff.begin(BookingRequest(**request(desk, email="bo@example.com")))
+    (message,) = desk.owner.outbox()
     assert message["kind"] == "calendly_confirmation" and message["to_addr"] == "bo@example.com"
     assert "/sandbox/calendly/cancellations/" in message["text"]

@@ -58,7 +58,7 @@ def test_without_a_password_the_sign_in_page_explains_how_to_set_one(tmp_path, m
 
 def test_the_dashboard_renders_every_section_and_filters(owner_env):
     """With history, the page shows KPIs, charts and tables; a filter changes the numbers."""
-    owner_env.load_demo_data(800, seed=3)
+    owner_env.owner.load_demo_data(800, seed=3)
     at = AppTest.from_file(UI, default_timeout=60)
     at.session_state["is_owner"] = True
     at.run().switch_page("app_pages/analytics.py").run()

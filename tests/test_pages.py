@@ -11,6 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from booking.desk import build_desk
+from booking.domain.request import BookingRequest
 from booking.settings import Settings
 from booking.signatures import sign
 
@@ -35,7 +36,7 @@ def pick(at: AppTest, desk, analyst="maya-chen", meeting="intro", tz="Europe/Lon
     taken with its buffer leaves others), and its first time."""
     at.button(key=f"choose_{analyst}").click().run()
     at.radio(key="meeting").set_value(meeting).run()
-    days = desk.open_days(analyst, meeting, ZoneInfo(tz)).items()
+    days = desk.offers.open_days(analyst, meeting, ZoneInfo(tz)).items()
     day, slots = next((d, s) for d, s in days if len(s) >= 4)
     at.pills(key="day").set_value(day.isoformat()).run()
     at.pills(key="slot").set_value(slots[0].start.isoformat()).run()
@@ -92,20 +93,22 @@ def test_a_slot_taken_meanwhile_shows_a_message_and_fresh_times(env):
     at = pick(open_app(), env)
     chosen = at.session_state["slot"]
 
-    env.book_local(
-        analyst="maya-chen",
-        meeting_type="intro",
-        start=datetime.fromisoformat(chosen),
-        name="Other",
-        email="o@example.com",
-        timezone="Europe/London",
+    env.local.book(
+        BookingRequest(
+            analyst="maya-chen",
+            meeting_type="intro",
+            start=datetime.fromisoformat(chosen),
+            name="Other",
+            email="o@example.com",
+            timezone="Europe/London",
+        )
     )
     fill(at).form_submit_button[0].click().run()
     assert not at.exception
     assert "was just taken by someone else" in at.error[0].value
     assert at.session_state["slot"] is None
     day = datetime.fromisoformat(chosen).astimezone(ZoneInfo("Europe/London")).date()
-    fresh = env.open_days("maya-chen", "intro", ZoneInfo("Europe/London")).get(day, [])
+    fresh = env.offers.open_days("maya-chen", "intro", ZoneInfo("Europe/London")).get(day, [])
     assert datetime.fromisoformat(chosen) not in [s.start for s in fresh]
     assert at.pills(key="slot").options == [
         f"{s.start.astimezone(ZoneInfo('Europe/London')):%H:%M}" for s in fresh
@@ -132,7 +135,9 @@ def test_times_are_shown_in_the_visitors_time_zone(env):
     """A visitor in Tokyo sees the Tokyo wall-clock times of the analyst's free slots."""
     at = pick(open_app("Asia/Tokyo"), env, tz="Asia/Tokyo")
     tz = ZoneInfo("Asia/Tokyo")
-    day = env.open_days("maya-chen", "intro", tz)[date.fromisoformat(at.session_state["day"])]
+    day = env.offers.open_days("maya-chen", "intro", tz)[
+        date.fromisoformat(at.session_state["day"])
+    ]
     assert at.selectbox(key="visitor_tz").value == "Asia/Tokyo"
     assert at.pills(key="slot").options == [f"{s.start.astimezone(tz):%H:%M}" for s in day]
 
@@ -169,7 +174,7 @@ def test_a_calendly_booking_hands_off_to_the_prefilled_sandbox_link(env):
     assert "Taking you to Calendly" in at.info[0].value
     script = at.get("html")[0].proto.body
     link = re.search(r'assign\("([^"]+)"\)', script).group(1)
-    assert env.may_redirect_to(link) and f"utm_content={attempt}" in link
+    assert env.modes.may_redirect_to(link) and f"utm_content={attempt}" in link
     assert "name=Zo%C3%AB%20O%27Brien" in link
     assert steps(env, attempt)[-3:] == ["details_submitted", "link_created", "redirected"]
 
@@ -240,10 +245,10 @@ def test_the_confirmation_page_turns_confirmed_when_the_webhook_has_landed(env):
     at.run().switch_page("app_pages/confirmation.py").run()
     assert "Waiting for Calendly's confirmation" in at.info[0].value
     body = env.store.db.execute("SELECT body FROM sandbox_deliveries").fetchone()[0].encode()
-    status, _ = env.receive_webhook(
-        body, sign(body, env.webhook_keys()[0], int(env.clock().timestamp()))
+    receipt = env.inbox.calendly(
+        body, sign(body, env.inbox.signing_keys()[0], int(env.clock().timestamp()))
     )
-    assert status == 200
+    assert receipt.status == 200
     at.run()
     assert "Confirmed by Calendly" in at.success[0].value
     assert [b.label for b in at.get("link_button")] == ["Reschedule", "Cancel"]

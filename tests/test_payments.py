@@ -19,15 +19,16 @@ from starlette.testclient import TestClient
 
 from booking import mail
 from booking.desk import build_desk
+from booking.domain.request import BookingRequest
 from booking.errors import NotBookable, SlotTaken
-from booking.web.api import create_routes
+from booking.web.routes import create_routes
 
 LONDON = ZoneInfo("Europe/London")
 STRATEGY = "https://api.calendly.com/event_types/SBXSTRATEGY00001"
 
 
 def first_slot(desk, analyst="maya-chen", meeting="portfolio-review"):
-    return next(iter(desk.open_days(analyst, meeting, LONDON).values()))[0]
+    return next(iter(desk.offers.open_days(analyst, meeting, LONDON).values()))[0]
 
 
 def pay_request(desk, **overrides) -> dict:
@@ -60,10 +61,10 @@ def steps(desk, attempt_id) -> list[str]:
 def test_paying_holds_the_time_and_a_double_click_opens_one_checkout(sandbox_desk):
     """While the visitor pays the time is held for them; asking twice reuses the checkout."""
     req = pay_request(sandbox_desk)
-    url = sandbox_desk.proceed_to_pay(**req)
+    url = sandbox_desk.checkout.start(BookingRequest(**req))
     assert url.startswith("http://testserver/sandbox/checkout/cs_sandbox_")
-    assert sandbox_desk.may_redirect_to(url)
-    assert sandbox_desk.proceed_to_pay(**req) == url
+    assert sandbox_desk.modes.may_redirect_to(url)
+    assert sandbox_desk.checkout.start(BookingRequest(**req)) == url
     assert sandbox_desk.store.db["payments"].count == 1
     held = list(sandbox_desk.store.db.query("SELECT * FROM bookings"))
     assert [b["status"] for b in held] == ["held"]
@@ -74,7 +75,7 @@ def test_paying_holds_the_time_and_a_double_click_opens_one_checkout(sandbox_des
 def test_paying_on_the_sandbox_page_books_once_however_often_it_is_settled(sandbox_desk, web):
     """Pay → the return page; webhook-like settle, reloads and sweeps never book twice."""
     req = pay_request(sandbox_desk)
-    url = sandbox_desk.proceed_to_pay(**req)
+    url = sandbox_desk.checkout.start(BookingRequest(**req))
     page = web.get(urlsplit(url).path)
     assert page.status_code == 200 and "Sandbox checkout" in page.text and "£120" in page.text
     r = web.post(urlsplit(url).path, data={"action": "pay"})
@@ -83,28 +84,28 @@ def test_paying_on_the_sandbox_page_books_once_however_often_it_is_settled(sandb
     q = {k: v[0] for k, v in parse_qs(back.query).items()}
     assert back.path == "/paid" and q == {"attempt": req["attempt_id"], "session": checkout_id(url)}
 
-    first = sandbox_desk.complete_payment(q["attempt"], q["session"])
-    again = sandbox_desk.complete_payment(q["attempt"], q["session"])
-    sandbox_desk.sweep_payments()
+    first = sandbox_desk.checkout.complete(q["attempt"], q["session"])
+    again = sandbox_desk.checkout.complete(q["attempt"], q["session"])
+    sandbox_desk.checkout.sweep()
     assert first.kind == "booked" and again == first
     booking = sandbox_desk.booking(first.reference)
     assert booking.status == "confirmed" and booking.start == req["start"]
     assert sandbox_desk.store.db["bookings"].count == 1
     assert steps(sandbox_desk, req["attempt_id"]).count("paid") == 1
     assert steps(sandbox_desk, req["attempt_id"]).count("booked") == 1
-    outbox = sandbox_desk.outbox()
+    outbox = sandbox_desk.owner.outbox()
     assert [m["kind"] for m in outbox] == ["confirmation"]
     with pytest.raises(NotBookable, match="already paid"):
-        sandbox_desk.proceed_to_pay(**req)
+        sandbox_desk.checkout.start(BookingRequest(**req))
 
 
 def test_cancelling_at_the_checkout_releases_the_time(sandbox_desk, web):
     """Cancel → nothing charged, the held time is offered again, the step is recorded."""
     req = pay_request(sandbox_desk)
-    url = sandbox_desk.proceed_to_pay(**req)
+    url = sandbox_desk.checkout.start(BookingRequest(**req))
     r = web.post(urlsplit(url).path, data={"action": "cancel"})
     assert "canceled=1" in r.headers["location"]
-    sandbox_desk.abandon_payment(req["attempt_id"])
+    sandbox_desk.checkout.abandon(req["attempt_id"])
     assert first_slot(sandbox_desk).start == req["start"]
     assert sandbox_desk.store.payments_of(req["attempt_id"])[0]["status"] == "abandoned"
     assert steps(sandbox_desk, req["attempt_id"])[-1] == "payment_abandoned"
@@ -113,53 +114,54 @@ def test_cancelling_at_the_checkout_releases_the_time(sandbox_desk, web):
 def test_an_abandoned_checkout_is_swept_after_the_hold(sandbox_desk, clock):
     """A visitor who just leaves the checkout frees the time once the hold has passed."""
     req = pay_request(sandbox_desk)
-    sandbox_desk.proceed_to_pay(**req)
-    assert sandbox_desk.sweep_payments() == {}
+    sandbox_desk.checkout.start(BookingRequest(**req))
+    assert sandbox_desk.checkout.sweep() == {}
     clock.advance(minutes=sandbox_desk.settings.hold_minutes + 1)
-    assert sandbox_desk.sweep_payments() == {"abandoned": 1}
+    assert sandbox_desk.checkout.sweep() == {"abandoned": 1}
     assert first_slot(sandbox_desk).start == req["start"]
 
 
 def test_a_late_payment_for_a_time_taken_meanwhile_is_marked_refund_due(sandbox_desk, clock):
     """The hold lapsed and someone else booked; the payer is told, the owner owes a refund."""
     req = pay_request(sandbox_desk)
-    url = sandbox_desk.proceed_to_pay(**req)
+    url = sandbox_desk.checkout.start(BookingRequest(**req))
     clock.advance(minutes=sandbox_desk.settings.hold_minutes + 1)
     other = pay_request(sandbox_desk, start=req["start"], email="bob@example.com")
-    other_url = sandbox_desk.proceed_to_pay(**other)
+    other_url = sandbox_desk.checkout.start(BookingRequest(**other))
     sandbox_desk.checkout_sandbox.settle(checkout_id(other_url), paid=True)
 
     sandbox_desk.checkout_sandbox.settle(checkout_id(url), paid=True)
     with pytest.raises(SlotTaken, match="refunded in full"):
-        sandbox_desk.complete_payment(req["attempt_id"])
+        sandbox_desk.checkout.complete(req["attempt_id"])
     assert sandbox_desk.store.payments_of(req["attempt_id"])[0]["status"] == "refund_due"
-    assert [r["email"] for r in sandbox_desk.refunds_due()] == ["ada@example.com"]
+    assert [r["email"] for r in sandbox_desk.owner.refunds_due()] == ["ada@example.com"]
     assert "refund_due" in steps(sandbox_desk, req["attempt_id"])
 
 
 def test_a_late_payment_still_books_when_nobody_took_the_time(sandbox_desk, clock):
     """A lapsed hold is confirmed all the same if the time is still free."""
     req = pay_request(sandbox_desk)
-    url = sandbox_desk.proceed_to_pay(**req)
+    url = sandbox_desk.checkout.start(BookingRequest(**req))
     clock.advance(minutes=sandbox_desk.settings.hold_minutes + 5)
     sandbox_desk.checkout_sandbox.settle(checkout_id(url), paid=True)
-    outcome = sandbox_desk.complete_payment(req["attempt_id"])
+    outcome = sandbox_desk.checkout.complete(req["attempt_id"])
     assert sandbox_desk.booking(outcome.reference).status == "confirmed"
 
 
 def test_cancelling_a_paid_booking_marks_it_refund_due_and_emails_the_visitor(sandbox_desk):
     """The visitor cancels from their confirmation: time released, refund due, notice sent."""
     req = pay_request(sandbox_desk)
-    url = sandbox_desk.proceed_to_pay(**req)
+    url = sandbox_desk.checkout.start(BookingRequest(**req))
     sandbox_desk.checkout_sandbox.settle(checkout_id(url), paid=True)
-    reference = sandbox_desk.complete_payment(req["attempt_id"]).reference
-    assert sandbox_desk.cancel_booking(reference).status == "canceled"
-    assert sandbox_desk.cancel_booking(reference).status == "canceled"  # twice is harmless
+    reference = sandbox_desk.checkout.complete(req["attempt_id"]).reference
+    assert sandbox_desk.local.cancel(reference).status == "canceled"
+    assert sandbox_desk.local.cancel(reference).status == "canceled"  # twice is harmless
     assert sandbox_desk.store.payments_of(req["attempt_id"])[0]["status"] == "refund_due"
-    kinds = [m["kind"] for m in sandbox_desk.outbox()]
+    kinds = [m["kind"] for m in sandbox_desk.owner.outbox()]
     assert sorted(kinds) == ["cancellation", "confirmation"]
     assert (
-        "refunded" in next(m for m in sandbox_desk.outbox() if m["kind"] == "cancellation")["text"]
+        "refunded"
+        in next(m for m in sandbox_desk.owner.outbox() if m["kind"] == "cancellation")["text"]
     )
     assert first_slot(sandbox_desk).start == req["start"]
 
@@ -169,14 +171,14 @@ def test_a_priced_calendly_session_is_paid_before_its_single_use_link(sandbox_de
     slot = first_slot(sandbox_desk, "assassin", STRATEGY)
     req = pay_request(sandbox_desk, analyst="assassin", meeting_type=STRATEGY, start=slot.start)
     with pytest.raises(NotBookable, match="Proceed to Pay"):
-        sandbox_desk.start_calendly_handoff(**req)
-    url = sandbox_desk.proceed_to_pay(**req)
+        sandbox_desk.handoff.link_for(BookingRequest(**req))
+    url = sandbox_desk.checkout.start(BookingRequest(**req))
     links = sandbox_desk.store.db["sandbox_links"].count
     sandbox_desk.checkout_sandbox.settle(checkout_id(url), paid=True)
-    outcome = sandbox_desk.complete_payment(req["attempt_id"])
+    outcome = sandbox_desk.checkout.complete(req["attempt_id"])
     assert outcome.kind == "redirect" and "/sandbox/calendly/d/" in outcome.url
     assert f"utm_content={req['attempt_id']}" in outcome.url
-    assert sandbox_desk.complete_payment(req["attempt_id"]) == outcome
+    assert sandbox_desk.checkout.complete(req["attempt_id"]) == outcome
     assert sandbox_desk.store.db["sandbox_links"].count == links + 1
     assert steps(sandbox_desk, req["attempt_id"])[-3:] == [
         "payment_started",
@@ -189,11 +191,11 @@ def test_free_and_priced_types_each_take_their_own_path(sandbox_desk):
     """Nothing to pay for a free type; a priced one cannot skip payment, also not by API."""
     free = first_slot(sandbox_desk, meeting="intro")
     with pytest.raises(NotBookable, match="nothing to pay"):
-        sandbox_desk.proceed_to_pay(
-            **pay_request(sandbox_desk, meeting_type="intro", start=free.start)
+        sandbox_desk.checkout.start(
+            BookingRequest(**pay_request(sandbox_desk, meeting_type="intro", start=free.start))
         )
     with pytest.raises(NotBookable, match="Proceed to Pay"):
-        sandbox_desk.book_local(**pay_request(sandbox_desk))
+        sandbox_desk.local.book(BookingRequest(**pay_request(sandbox_desk)))
     api = TestClient(Starlette(routes=create_routes(sandbox_desk)))
     r = api.post(
         "/api/bookings",
@@ -218,7 +220,9 @@ def test_the_confirmation_reaches_a_real_smtp_server_with_the_right_instant(
     desk = build_desk(settings, clock=clock)
     desk.mail_transport = mail.SmtpTransport("127.0.0.1", controller.port, security="none")
     slot = first_slot(desk, meeting="intro")
-    booking = desk.book_local(**pay_request(desk, meeting_type="intro", start=slot.start))
+    booking = desk.local.book(
+        BookingRequest(**pay_request(desk, meeting_type="intro", start=slot.start))
+    )
     assert desk.deliver_mail() == {"sent": 1}
     assert desk.deliver_mail() == {}
     (envelope,) = received.envelopes
@@ -235,10 +239,12 @@ def test_a_mail_server_that_is_down_never_undoes_a_booking(settings, clock):
     desk = build_desk(settings, clock=clock)
     desk.mail_transport = mail.SmtpTransport("127.0.0.1", 9, security="none", timeout=1)
     slot = first_slot(desk, meeting="intro")
-    booking = desk.book_local(**pay_request(desk, meeting_type="intro", start=slot.start))
+    booking = desk.local.book(
+        BookingRequest(**pay_request(desk, meeting_type="intro", start=slot.start))
+    )
     assert desk.deliver_mail() == {"retry": 1}
     assert desk.booking(booking.reference).status == "confirmed"
-    (queued,) = desk.outbox()
+    (queued,) = desk.owner.outbox()
     assert queued["status"] == "queued" and queued["last_error"]
 
 
@@ -269,8 +275,8 @@ def test_stripe_checkout_is_settled_once_by_its_signed_webhook(tmp_path, setting
     req = pay_request(desk)
     session = stripe_session("cs_test_a1", req["attempt_id"], paid=False)
     create = responses.post("https://api.stripe.com/v1/checkout/sessions", json=session)
-    url = desk.proceed_to_pay(**req)
-    assert url == session["url"] and desk.may_redirect_to(url)
+    url = desk.checkout.start(BookingRequest(**req))
+    assert url == session["url"] and desk.modes.may_redirect_to(url)
     sent = parse_qs(create.calls[0].request.body)
     assert sent["client_reference_id"] == [req["attempt_id"]]
     assert sent["line_items[0][price_data][unit_amount]"] == ["12000"]
@@ -304,3 +310,27 @@ def test_stripe_checkout_is_settled_once_by_its_signed_webhook(tmp_path, setting
         desk.store.db.query("SELECT verified FROM webhook_deliveries WHERE source='stripe'")
     )
     assert [k["verified"] for k in kept] == [1, 1, 0]
+
+
+def test_a_signed_stripe_delivery_that_is_not_json_is_stored_and_answered_400(settings, clock):
+    """A correctly signed Stripe body that is not JSON is kept for the owner and refused
+    with the usual envelope (it used to be a 500, and was not stored)."""
+    settings = replace(settings, stripe_secret_key="sk_test_x", stripe_webhook_secret="whsec_k")
+    desk = build_desk(settings, clock=clock)
+    web = TestClient(Starlette(routes=create_routes(desk)))
+    for body in (b"not json", b'{"type": "checkout.session.completed", "x": "\xff"}'):
+        headers = {"Stripe-Signature": stripe_signed(body, "whsec_k", int(clock().timestamp()))}
+        r = web.post("/api/stripe/webhook", content=body, headers=headers)
+        assert r.status_code == 400 and r.json()["error"] == "not_json"
+    odd = json.dumps({"type": "checkout.session.completed", "data": {"object": []}}).encode()
+    headers = {"Stripe-Signature": stripe_signed(odd, "whsec_k", int(clock().timestamp()))}
+    r = web.post("/api/stripe/webhook", content=odd, headers=headers)
+    assert r.status_code == 200 and r.json()["outcome"] == "unusable"
+    kept = desk.store.db.query(
+        "SELECT verified, outcome FROM webhook_deliveries WHERE source = 'stripe' ORDER BY id"
+    )
+    assert [(k["verified"], k["outcome"]) for k in kept] == [
+        (1, "not_json"),
+        (1, "not_json"),
+        (1, "unusable"),
+    ]

@@ -10,7 +10,8 @@ import requests
 import responses
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from booking.calendly.client import UTM_SOURCE, CalendlyClient, SchedulingApiUnavailable
+from booking.calendly.client import CalendlyClient, SchedulingApiUnavailable
+from booking.calendly.links import UTM_SOURCE
 from booking.errors import (
     CalendlyAuthError,
     CalendlyRateLimited,

@@ -16,7 +16,7 @@ from booking.calendly.sandbox.pages import sandbox_routes
 from booking.desk import build_desk
 from booking.settings import Settings
 from booking.signatures import sign
-from booking.web.api import create_routes
+from booking.web.routes import create_routes
 from tests.servers import free_port, serve
 
 ROOT = Path(__file__).parents[1]
@@ -58,8 +58,8 @@ def test_a_sandbox_booking_is_delivered_signed_over_http_and_applied(served, clo
     attempt = served.start_attempt()
     booked = schedule(served, clock, utm_content=attempt, utm_source="booking-desk")
     assert served.sandbox.deliver_due() == 1
-    row = served.calendly_booking(booked["invitee"]["uuid"])
-    assert row["status"] == "active" and row["attempt_id"] == attempt
+    row = served.calendly_sync.booking_of(booked["invitee"]["uuid"])
+    assert row["status"] == "confirmed" and row["attempt_id"] == attempt
     delivery = served.store.db.execute(
         "SELECT verified, outcome FROM webhook_deliveries"
     ).fetchone()
@@ -87,15 +87,17 @@ def test_the_sandbox_cancel_and_reschedule_pages_send_their_deliveries(served, c
     )
     assert moved.status_code == 303 and "/confirmation?" in moved.headers["location"]
     assert served.sandbox.deliver_due() == 5  # 2 created, 1 canceled, 1 reschedule pair
-    assert served.calendly_booking(first)["cancel_reason"] == "Travel"
-    old = served.calendly_booking(second)
+    assert served.calendly_sync.booking_of(first)["cancel_reason"] == "Travel"
+    old = served.calendly_sync.booking_of(second)
     assert old["status"] == "canceled" and old["rescheduled_to"]
     new = next(
         served.store.db.query(
             "SELECT * FROM bookings WHERE invitee_uri = ?", [old["rescheduled_to"]]
         )
     )
-    assert new["status"] == "active" and new["start_utc"].startswith(later.start.date().isoformat())
+    assert new["status"] == "confirmed" and new["start_utc"].startswith(
+        later.start.date().isoformat()
+    )
     assert pages.get(f"/sandbox/calendly/cancellations/{first}").status_code == 410
 
 
@@ -157,11 +159,11 @@ def test_reconcile_fills_in_missed_bookings_once_and_agrees_with_webhooks(tmp_pa
     responses.get(f"{API}/scheduled_events", json=page([event]))
     responses.get(f"{event['uri']}/invitees", json=page([invitee, gone]))
 
-    fixed = desk.reconcile()
+    fixed = desk.calendly_sync.reconcile()
     assert dict(fixed) == {"invitee.created": 2, "invitee.canceled": 1}
     statuses = sorted(r["status"] for r in desk.store.db.query("SELECT status FROM bookings"))
-    assert statuses == ["active", "canceled"]
-    assert desk.reconcile() == {}  # idempotent
+    assert statuses == ["canceled", "confirmed"]
+    assert desk.calendly_sync.reconcile() == {}  # idempotent
     client = TestClient(Starlette(routes=create_routes(desk)))
     raw = json.dumps(created).encode()
     r = client.post(

@@ -23,7 +23,7 @@ from booking.signatures import (
     sign,
     verify,
 )
-from booking.web.api import create_routes
+from booking.web.routes import create_routes
 
 EXAMPLES = Path(__file__).parent / "calendly_examples"
 KEY = "whsec-test-key"
@@ -136,7 +136,7 @@ def test_the_documented_created_delivery_books_and_joins_its_attempt(client, des
     r = post(client, clock, example("webhook_invitee_created.json"))
     assert r.status_code == 200 and r.json() == {"success": True, "outcome": "applied"}
     [row] = bookings(desk)
-    assert row["status"] == "active" and row["attempt_id"] == "att_9f2c4e7a1b"
+    assert row["status"] == "confirmed" and row["attempt_id"] == "att_9f2c4e7a1b"
     assert (row["name"], row["email"], row["notes"]) == (
         "John Doe",
         "john@example.com",
@@ -145,7 +145,7 @@ def test_the_documented_created_delivery_books_and_joins_its_attempt(client, des
     assert row["start_utc"] == "2026-12-01T14:00:00+00:00" and row["analyst"] == "assassin"
     assert [e["step"] for e in desk.store.events("att_9f2c4e7a1b")][-1] == "booked"
     assert desk.store.attempt("att_9f2c4e7a1b")["status"] == "booked"
-    assert desk.health()["lastVerifiedWebhook"] == "2026-12-07T08:00:00+00:00"
+    assert desk.owner.health()["lastVerifiedWebhook"] == "2026-12-07T08:00:00+00:00"
 
 
 def test_a_repeated_delivery_is_acknowledged_and_changes_nothing(client, desk, clock):
@@ -282,7 +282,7 @@ def test_a_reschedule_links_the_old_and_new_bookings(client, desk, clock, order)
         assert post(client, clock, body).json()["outcome"] == "applied"
     rows = {r["invitee_uri"]: r for r in bookings(desk)}
     assert rows[old_uri]["status"] == "canceled" and rows[old_uri]["rescheduled_to"] == new_uri
-    assert rows[new_uri]["status"] == "active" and rows[new_uri]["rescheduled_from"] == old_uri
+    assert rows[new_uri]["status"] == "confirmed" and rows[new_uri]["rescheduled_from"] == old_uri
     assert rows[new_uri]["start_utc"] == "2026-12-02T15:00:00+00:00"
     steps = [e["step"] for e in desk.store.events("att_9f2c4e7a1b")]
     assert "rescheduled" in steps and "canceled" not in steps
@@ -337,14 +337,14 @@ def test_a_booking_delivery_drops_the_cached_availability(client, desk, clock):
     from zoneinfo import ZoneInfo
 
     quick = "https://api.calendly.com/event_types/SBXQUICKCALL0001"
-    desk.open_days("assassin", quick, ZoneInfo("UTC"))
+    desk.offers.open_days("assassin", quick, ZoneInfo("UTC"))
     calls = desk.sandbox.calls["event_type_available_times"]
-    desk.open_days("assassin", quick, ZoneInfo("UTC"))
+    desk.offers.open_days("assassin", quick, ZoneInfo("UTC"))
     assert desk.sandbox.calls["event_type_available_times"] == calls
     body = example("webhook_invitee_created.json")
     body["payload"]["scheduled_event"]["event_type"] = quick
     post(client, clock, body)
-    desk.open_days("assassin", quick, ZoneInfo("UTC"))
+    desk.offers.open_days("assassin", quick, ZoneInfo("UTC"))
     assert desk.sandbox.calls["event_type_available_times"] == calls + 1
 
 
@@ -354,7 +354,7 @@ def test_shuffled_duplicated_deliveries_equal_the_ground_truth(client, desk, clo
     for i in range(30):
         created, canceled = created_and_canceled(f"INV{i:03d}")
         bodies.append(created)
-        truth[created["payload"]["uri"]] = "active"
+        truth[created["payload"]["uri"]] = "confirmed"
         if i % 3 == 0:
             bodies.append(canceled)
             truth[created["payload"]["uri"]] = "canceled"
@@ -375,3 +375,40 @@ def test_a_forged_body_is_kept_only_in_part(client, desk, clock):
         "SELECT length(body), body_bytes FROM webhook_deliveries"
     ).fetchone()
     assert kept == 16 * 1024 and size > 100_000
+
+
+@pytest.mark.parametrize(
+    ("where", "value"),
+    [
+        (("scheduled_event", "start_time"), "not-a-date"),
+        (("questions_and_answers",), "hello"),
+        (("tracking",), ["x"]),
+        (("cancellation",), "oops"),
+    ],
+    ids=["start-time", "answers", "tracking", "cancellation"],
+)
+def test_a_signed_delivery_of_an_odd_shape_is_kept_and_acknowledged(
+    client, desk, clock, where, value
+):
+    """Signed payloads with a field of the wrong type are stored and answered 200
+    'unusable' (retrying cannot help), never a 500 that Calendly would retry for a day."""
+    for event in ("webhook_invitee_created.json", "webhook_invitee_canceled.json"):
+        body = example(event)
+        target = body["payload"]
+        for key in where[:-1]:
+            target = target[key]
+        target[where[-1]] = value
+        r = post(client, clock, body)
+        assert r.status_code == 200 and r.json() == {"success": True, "outcome": "unusable"}
+    rows = list(desk.store.db.query("SELECT verified, outcome, event FROM webhook_deliveries"))
+    assert [(r["verified"], r["outcome"]) for r in rows] == [(1, "unusable")] * 2
+    assert bookings(desk) == []
+
+
+def test_a_signed_body_that_is_not_json_is_kept_and_answered_400(client, desk, clock):
+    """Signed garbage (a stray 0xFF byte too) is stored for the owner and told apart."""
+    for body in (b"not json at all", b'{"event": "invitee.created", "x": "\xff"}'):
+        r = post(client, clock, body)
+        assert r.status_code == 400 and r.json()["error"] == "not_json"
+    outcomes = [r["outcome"] for r in desk.store.db.query("SELECT outcome FROM webhook_deliveries")]
+    assert outcomes == ["not_json", "not_json"]

@@ -1,4 +1,5 @@
-"""Streamlit-side helpers shared by the pages: the cached desk, the visitor's zone, errors.
+"""Streamlit-side helpers shared by the pages: THE desk, the visitor's zone, where an
+outcome leads (``follow``), and who the owner is.
 
 This is the edge: caching decorators and session state live here, never in booking/.
 """
@@ -11,8 +12,10 @@ import re
 from zoneinfo import ZoneInfo, available_timezones
 
 import streamlit as st
+from streamlit import config
 
-from booking.desk import Desk, Outcome, desk_for
+from booking.desk import Desk, Outcome
+from booking.desk.wiring import desk_for, installed
 from booking.domain import funnel
 from booking.settings import Settings
 
@@ -20,8 +23,11 @@ TZ_KEY = "visitor_tz"
 
 
 def desk() -> Desk:
-    """The process-wide desk for the current settings (shared with the HTTP routes)."""
-    return desk_for(Settings.from_env())
+    """The desk the server built (app.py), shared with the HTTP routes; without the server
+    (Streamlit's AppTest), the process's desk for the same settings."""
+    return installed() or desk_for(
+        Settings.load(secret_files=tuple(config.get_option("secrets.files")))
+    )
 
 
 @st.cache_data(show_spinner=False)
@@ -57,19 +63,19 @@ def md(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
-def redirect(
-    desk: Desk, url: str, attempt_id: str, *, label: str, step: str | None = funnel.REDIRECTED
-) -> None:
+def redirect(url: str, attempt_id: str | None, *, label: str, step: str | None = None) -> None:
     """Send the visitor to ``url`` in this tab, with a visible fallback link.
 
-    Only targets the desk allows (Calendly or its sandbox) are ever written into the page,
-    and the URL goes into the script as a JSON string, never as raw text.
+    Only targets the desk allows (Calendly, Stripe Checkout or its sandboxes) are ever
+    written into the page, and the URL goes into the script as a JSON string, never as raw
+    text. ``step`` is recorded on the attempt first.
     """
-    if not desk.may_redirect_to(url):
+    the_desk = desk()
+    if not the_desk.modes.may_redirect_to(url):
         st.error("That link is not one we can send you to. Please try again.")
         return
-    if step:
-        desk.record(attempt_id, step)
+    if step and attempt_id:
+        the_desk.record(attempt_id, step)
     st.info(f"Taking you to {label}…", icon=":material/open_in_new:")
     target = json.dumps(url).replace("<", "\\u003c")  # a JS string that cannot end the tag
     st.html(f"<script>window.location.assign({target});</script>", unsafe_allow_javascript=True)
@@ -80,22 +86,28 @@ def redirect(
     )
 
 
-def follow(desk: Desk, outcome: Outcome, attempt_id: str) -> None:
-    """Take the visitor where a Calendly hand-off or a payment leads."""
+def follow(outcome: Outcome) -> None:
+    """The one place an Outcome becomes a page move: the success page when booked, the
+    embed page, the checkout, or Calendly's link."""
+    modes = desk().modes
     if outcome.kind == "booked":
         st.switch_page("app_pages/success.py", query_params={"ref": outcome.reference})
     if outcome.kind == "embed":
-        st.switch_page("app_pages/schedule.py", query_params={"attempt": attempt_id})
-    label = "Calendly" + (" (sandbox)" if desk.sandbox else "")
-    redirect(desk, outcome.url, attempt_id, label=label)
+        st.switch_page("app_pages/schedule.py", query_params={"attempt": outcome.attempt_id})
+    if outcome.kind == "checkout":
+        redirect(outcome.url, outcome.attempt_id, label=modes.checkout_label)
+    else:
+        redirect(
+            outcome.url, outcome.attempt_id, label=modes.calendly_label, step=funnel.REDIRECTED
+        )
 
 
-def is_owner(desk: Desk) -> bool:
+def is_owner() -> bool:
     """Signed in with the owner password this session, or an allowed OIDC account."""
     if st.session_state.get("is_owner"):
         return True
     user = st.user
-    return bool(user.get("is_logged_in")) and desk.is_owner_email(user.get("email"))
+    return bool(user.get("is_logged_in")) and desk().owner.is_owner_email(user.get("email"))
 
 
 def oidc_configured() -> bool:

@@ -11,17 +11,16 @@ appears in logs, reprs or error messages.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 import requests
 from tenacity import Retrying, retry_if_exception, stop_after_attempt
 from urllib3.exceptions import NewConnectionError
 
+from booking.calendly.links import UTM_SOURCE
 from booking.errors import (
     CalendlyAuthError,
     CalendlyError,
@@ -440,71 +439,3 @@ def _field(data: Any, key: str) -> Any:
     except (KeyError, TypeError):
         log.warning("Calendly answer without %r: %.200r", key, data)
         raise CalendlyUnavailable(UNAVAILABLE) from None
-
-
-# -- links and the way back (pure) -------------------------------------------------------
-UTM_SOURCE = "booking-desk"
-
-
-def prefill_url(
-    booking_url: str, *, name: str, email: str, notes: str, attempt_id: str, day: date
-) -> str:
-    """The single-use link, pre-filled and opened on the chosen day; every value encoded."""
-    parts = urlsplit(booking_url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    query += [("name", name), ("email", email)]
-    if notes:
-        query.append(("a1", notes))
-    query += [
-        ("utm_source", UTM_SOURCE),
-        ("utm_content", attempt_id),
-        ("month", f"{day:%Y-%m}"),
-        ("date", day.isoformat()),
-    ]
-    return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote, safe="")))
-
-
-def is_calendly_host(url: str) -> bool:
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    return parts.scheme == "https" and (host == "calendly.com" or host.endswith(".calendly.com"))
-
-
-def same_origin(url: str, origin: str) -> bool:
-    a, b = urlsplit(url), urlsplit(origin)
-    return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port)
-
-
-REDIRECT_FIELDS = (
-    "assigned_to",
-    "event_type_uuid",
-    "event_type_name",
-    "event_start_time",
-    "event_end_time",
-    "invitee_uuid",
-    "invitee_full_name",
-    "invitee_first_name",
-    "invitee_last_name",
-    "invitee_email",
-    "answer_1",
-    "utm_source",
-    "utm_content",
-)
-
-
-def redirect_details(params: dict[str, str]) -> dict[str, str]:
-    """What Calendly's 'redirect to external site' appended (untrusted: display only).
-
-    Calendly has been seen to double-encode these values, so a value that still holds
-    percent-escapes after the first decode is decoded once more.
-    """
-    out = {}
-    for key in REDIRECT_FIELDS:
-        value = params.get(key)
-        if isinstance(value, list):
-            value = value[-1] if value else None
-        if value:
-            if re.search(r"%[0-9A-Fa-f]{2}", value):
-                value = unquote(value)
-            out[key] = value[:500]
-    return out

@@ -3,7 +3,7 @@
 Each delivery is keyed by ``(event, payload.uri)``: the first application writes, a
 repeat changes nothing. Deliveries may arrive in any order and still converge:
 
-- ``invitee.created``  → the booking is active (unless a cancellation already landed),
+- ``invitee.created``  → the booking is confirmed (unless a cancellation already landed),
   joined to its attempt through ``tracking.utm_content`` (fallback: email, event type and
   start time); funnel step ``booked``, or ``rescheduled`` when it replaces an old invitee.
 - ``invitee.canceled`` → canceled, with reason and who canceled; a reschedule's canceled
@@ -20,11 +20,15 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlite_utils import Database
 
 from booking.calendly.client import parse_calendly_time
 from booking.domain import funnel
-from booking.store import Store, finish_delivery, iso
+from booking.domain.funnel import BookingStatus
+from booking.signatures import NotJson, UnusableDelivery
+from booking.store import Store, attempts, bookings, iso
+from booking.store import webhooks as deliveries
 
 CREATED = "invitee.created"
 CANCELED = "invitee.canceled"
@@ -32,9 +36,18 @@ NO_SHOW_CREATED = "invitee_no_show.created"
 NO_SHOW_DELETED = "invitee_no_show.deleted"
 EVENTS = (CREATED, CANCELED, NO_SHOW_CREATED, NO_SHOW_DELETED)
 
-
-class UnusableDelivery(ValueError):
-    """A signed delivery we cannot interpret (kept, acknowledged, not applied)."""
+__all__ = [
+    "CANCELED",
+    "CREATED",
+    "EVENTS",
+    "NO_SHOW_CREATED",
+    "NO_SHOW_DELETED",
+    "Delivery",
+    "NotJson",
+    "UnusableDelivery",
+    "apply",
+    "parse",
+]
 
 
 @dataclass(frozen=True)
@@ -48,9 +61,76 @@ class Delivery:
         return self.payload.get("uri") if isinstance(self.payload, dict) else None
 
 
+class _Shape(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class _Cancellation(_Shape):
+    reason: str | None = None
+    canceled_by: str | None = None
+    canceler_type: str | None = None
+
+
+class _ScheduledEvent(_Shape):
+    start_time: str
+    end_time: str | None = None
+    event_type: str | None = None
+    cancellation: _Cancellation | None = None
+
+    @field_validator("start_time", "end_time")
+    @classmethod
+    def _a_time(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_calendly_time(value)  # ValueError: not a timestamp
+        return value
+
+
+class _Answer(_Shape):
+    answer: str | None = None
+    position: int = 0
+
+
+class _Invitee(_Shape):
+    """The parts of an invitee payload that applying a delivery reads, with their types."""
+
+    uri: str = Field(min_length=1)
+    scheduled_event: _ScheduledEvent
+    questions_and_answers: list[_Answer] | None = None
+    tracking: dict[str, str | None] | None = None
+    cancellation: _Cancellation | None = None
+    old_invitee: str | None = None
+    new_invitee: str | None = None
+    rescheduled: bool | None = None
+    status: str | None = None
+    name: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    timezone: str | None = None
+    event: str | None = None
+    cancel_url: str | None = None
+    reschedule_url: str | None = None
+
+
+def check_payload(delivery: Delivery) -> None:
+    """Raise UnusableDelivery, naming the field, unless the invitee payload has the shape
+    we read: a signed but oddly shaped delivery is kept and acknowledged, never a 500 that
+    Calendly would retry for a day before disabling the subscription."""
+    try:
+        _Invitee.model_validate(delivery.payload)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "payload"
+        raise UnusableDelivery(f"{delivery.event}: {where} {first['msg'].lower()}") from None
+
+
 def parse(body: bytes) -> Delivery:
-    """Read a delivery envelope; ValueError when it is not JSON or not an envelope."""
-    data = json.loads(body)  # ValueError (JSONDecodeError, UnicodeDecodeError) when not JSON
+    """Read a delivery envelope; ``NotJson`` when the body is not JSON, ``UnusableDelivery``
+    when it is not an envelope (both from the one error tree, in ``booking.signatures``)."""
+    try:
+        data = json.loads(body)
+    except ValueError:  # JSONDecodeError, UnicodeDecodeError
+        raise NotJson("The delivery body is not JSON.") from None
     if not isinstance(data, dict) or not isinstance(data.get("event"), str):
         raise UnusableDelivery("the body is not a Calendly delivery envelope")
     try:
@@ -70,67 +150,55 @@ def apply(
     now: datetime,
     new_reference,
 ) -> str:
-    """Apply one delivery in one transaction; returns 'applied', 'duplicate' or 'ignored'."""
+    """Apply one delivery in one transaction; returns 'applied', 'duplicate' or 'ignored'.
+
+    ``delivery_id`` (when it was stored) is kept with the claim. Inside a caller's
+    ``store.write()`` this nests as a savepoint. Raises ``UnusableDelivery`` (and writes
+    nothing) for a known event whose payload does not have the shape we read.
+    """
+    known = delivery.event in EVENTS
+    if known:
+        check_payload(delivery)
+    event_info = delivery.payload.get("scheduled_event")
     with store.write() as db:
-        outcome = apply_in(
-            db,
-            delivery,
-            delivery_id=delivery_id,
-            analyst=analyst,
-            now=now,
-            new_reference=new_reference,
-        )
-        if delivery_id is not None:
-            finish_delivery(db, delivery_id, outcome=outcome, now=now)
-        return outcome
+        if not known:
+            outcome = "ignored"
+        elif not deliveries.claim(
+            db, delivery.event, delivery.uri, delivery_id=delivery_id, now=now
+        ):
+            outcome = "duplicate"
+        else:
+            _apply(db, delivery, event_info, analyst=analyst, now=now, new_reference=new_reference)
+            outcome = "applied"
+    return outcome
 
 
-def apply_in(
+def _apply(
     db: Database,
     delivery: Delivery,
+    event_info: dict,
     *,
-    delivery_id: int | None,
     analyst: str,
     now: datetime,
     new_reference,
-) -> str:
-    """The body of ``apply``, inside a caller's transaction (reconciliation shares it)."""
-    if delivery.event not in EVENTS:
-        return "ignored"
+) -> None:
     p = delivery.payload
-    event_info = p.get("scheduled_event")
-    if not delivery.uri or not isinstance(event_info, dict) or not event_info.get("start_time"):
-        raise UnusableDelivery(f"{delivery.event} without an invitee uri and scheduled_event")
-    inserted = db.execute(
-        "INSERT OR IGNORE INTO webhook_applied (event, payload_uri, delivery_id, applied_at) "
-        "VALUES (?, ?, ?, ?)",
-        [delivery.event, delivery.uri, delivery_id, iso(now)],
-    ).rowcount
-    if not inserted:
-        return "duplicate"
     at = delivery.created_at
     row = _upsert_invitee(db, p, event_info, analyst=analyst, at=at, new_reference=new_reference)
     attempt = row["attempt_id"]
     if delivery.event == CREATED:
         if p.get("old_invitee"):
-            db.execute(
-                "UPDATE bookings SET rescheduled_to = ? WHERE invitee_uri = ?",
-                [delivery.uri, p["old_invitee"]],
-            )
+            bookings.link_reschedule(db, p["old_invitee"], delivery.uri)
         step = funnel.RESCHEDULED if p.get("old_invitee") else funnel.BOOKED
         if attempt:
-            db.execute(
-                "UPDATE attempts SET status = 'booked', booking_ref = ?, updated_at = ? "
-                "WHERE id = ?",
-                [row["reference"], iso(now), attempt],
-            )
+            attempts.mark_booked(db, attempt, row["reference"], now=now)
     elif delivery.event == CANCELED:
         cancellation = p.get("cancellation") or event_info.get("cancellation") or {}
-        _update(
+        bookings.change(
             db,
             row["reference"],
             {
-                "status": "canceled",
+                "status": BookingStatus.CANCELED.value,
                 "cancel_reason": cancellation.get("reason"),
                 "canceled_by": cancellation.get("canceled_by"),
                 "canceler_type": cancellation.get("canceler_type"),
@@ -142,7 +210,7 @@ def apply_in(
     else:
         newer = not row["no_show_at"] or row["no_show_at"] < iso(at)
         if newer:
-            _update(
+            bookings.change(
                 db,
                 row["reference"],
                 {
@@ -153,18 +221,8 @@ def apply_in(
             )
         step = funnel.NO_SHOW if delivery.event == NO_SHOW_CREATED else funnel.NO_SHOW_REMOVED
     if attempt and step:
-        Store._event(
-            db, attempt, step, at, {"invitee": delivery.uri, "reference": row["reference"]}
-        )
-    return "applied"
-
-
-def _update(db: Database, reference: str, fields: dict) -> None:
-    assignments = ", ".join(f"{column} = ?" for column in fields)
-    db.execute(
-        f"UPDATE bookings SET {assignments} WHERE reference = ?",  # noqa: S608 - our names
-        [*fields.values(), reference],
-    )
+        detail = {"invitee": delivery.uri, "reference": row["reference"]}
+        attempts.record_event(db, attempt, step, at, detail)
 
 
 def _upsert_invitee(
@@ -189,39 +247,36 @@ def _upsert_invitee(
     }
     if p.get("old_invitee"):
         fields["rescheduled_from"] = p["old_invitee"]
-    existing = list(db.query("SELECT * FROM bookings WHERE invitee_uri = ?", [p["uri"]]))
+    canceled = p.get("status") == "canceled"
+    existing = bookings.by_invitee(db, p["uri"])
     if existing:
-        row = existing[0]
-        if p.get("status") == "canceled":
-            fields["status"] = "canceled"
-        _update(db, row["reference"], fields)
-        return {**row, **fields}
+        if canceled:
+            fields["status"] = BookingStatus.CANCELED.value
+        bookings.change(db, existing["reference"], fields)
+        return {**existing, **fields}
     row = {
         **fields,
         "reference": new_reference(),
         "invitee_uri": p["uri"],
-        "status": "canceled" if p.get("status") == "canceled" else "active",
+        "status": (BookingStatus.CANCELED if canceled else BookingStatus.CONFIRMED).value,
         "attempt_id": _attempt_for(db, p, fields),
         "created_at": iso(at),
         "no_show": 0,
         "rescheduled_to": p.get("new_invitee"),
         "no_show_at": None,
     }
-    db.execute(
-        f"INSERT INTO bookings ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",  # noqa: S608
-        list(row.values()),
-    )
+    bookings.add(db, row)
     return row
 
 
 def _attempt_for(db: Database, p: dict, fields: dict) -> str | None:
     """The attempt this invitee came from: utm_content, else email + event type + start."""
     token = (p.get("tracking") or {}).get("utm_content")
-    if token and db.execute("SELECT 1 FROM attempts WHERE id = ?", [token]).fetchone():
+    if token and attempts.exists(db, token):
         return token
-    found = db.execute(
-        "SELECT id FROM attempts WHERE provider = 'calendly' AND lower(email) = lower(?) "
-        "AND meeting_type = ? AND slot_start = ? ORDER BY created_at DESC LIMIT 1",
-        [fields["email"] or "", fields["meeting_type"], fields["start_utc"]],
-    ).fetchone()
-    return found[0] if found else None
+    return attempts.latest_calendly(
+        db,
+        email=fields["email"] or "",
+        meeting_type=fields["meeting_type"],
+        slot_start=fields["start_utc"],
+    )

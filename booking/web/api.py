@@ -1,27 +1,26 @@
-"""The JSON API (FastAPI, camelCase) and the health route, with no streamlit import.
+"""The JSON API (FastAPI, camelCase) mounted at /api, with no streamlit import.
 
-``create_routes(desk)`` is what ``app.py`` hands to ``st.App``; tests mount the same
-routes in a plain Starlette app.
+The use cases return values and raise the ``BookingError`` tree; this edge alone turns
+them into status codes and the error envelope ``{"success": false, "error", "message"}``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
-from urllib.parse import quote
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
-from starlette.concurrency import run_in_threadpool
-from starlette.routing import Mount, Route
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from booking.desk import MAX_NAME, MAX_NOTES, Booking, Desk, zone
+from booking.desk import Desk
+from booking.domain.records import Booking, Receipt
+from booking.domain.request import MAX_NAME, MAX_NOTES, BookingRequest, zone
 from booking.errors import BookingError, InvalidInput, NotBookable, NotFound, SlotUnavailable
 from booking.signatures import HEADER as SIGNATURE_HEADER
 
@@ -119,7 +118,7 @@ class ErrorOut(CamelModel):
     message: str
 
 
-def _error(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
+def error(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
     body = {"success": False, "error": code, "message": message}
     if field:
         body["field"] = field
@@ -147,25 +146,42 @@ def create_api(desk: Desk) -> FastAPI:
         title=f"{desk.settings.brand_name} API",
         version="1",
         description="Analysts, availability and bookings. All times are ISO 8601 with offset.",
-        responses={422: {"model": ErrorOut}},
+        responses={
+            400: {"model": ErrorOut, "description": "The request body could not be read."},
+            422: {"model": ErrorOut},
+        },
     )
 
+    @api.exception_handler(StarletteHTTPException)
+    async def httperror(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        """FastAPI's own refusals (an unreadable body, an unknown path) in our envelope."""
+        code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
+        message = {
+            400: "The request body could not be read; send UTF-8 JSON.",
+            404: "There is no such address in this API.",
+        }
+        return error(
+            exc.status_code,
+            code.get(exc.status_code, "http_error"),
+            message.get(exc.status_code, str(exc.detail)),
+        )
+
     @api.exception_handler(BookingError)
-    async def booking_error(_: Request, exc: BookingError) -> JSONResponse:
+    async def bookingerror(_: Request, exc: BookingError) -> JSONResponse:
         if exc.status >= 500:
             log.error("booking error: %s", exc)
-        return _error(exc.status, exc.code, str(exc), exc.field)
+        return error(exc.status, exc.code, str(exc), exc.field)
 
     @api.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         field = ".".join(str(p) for p in first["loc"] if p not in ("body", "query", "path"))
         message = f"{field}: {first['msg']}" if field else str(first["msg"])
-        return _error(422, "invalid_input", message, field or None)
+        return error(422, "invalid_input", message, field or None)
 
     def analyst_out(a) -> AnalystOut:
         try:
-            types, reason = desk.meeting_types(a), None
+            types, reason = desk.offers.meeting_types(a), None
         except BookingError as exc:  # Calendly down: list the analyst, say why it is empty
             types, reason = (), str(exc)
         return AnalystOut(
@@ -212,7 +228,7 @@ def create_api(desk: Desk) -> FastAPI:
         timezone: str = Query(default="UTC"),
     ) -> AvailabilityOut:
         tz = zone(timezone)
-        slots = desk.slots_between_dates(slug, meeting_type, start, end, tz)
+        slots = desk.offers.slots_between_dates(slug, meeting_type, start, end, tz)
         return AvailabilityOut(
             timezone=timezone,
             slots=[
@@ -229,14 +245,17 @@ def create_api(desk: Desk) -> FastAPI:
         responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
     )
     def create_booking(body: BookingIn) -> BookingCreated:
-        booking = desk.book_local(
-            analyst=body.analyst,
-            meeting_type=body.meeting_type,
-            start=body.start_time,
-            name=body.name,
-            email=body.email,
-            notes=body.notes,
-            timezone=body.timezone,
+        booking = desk.local.book(
+            BookingRequest(
+                analyst=body.analyst,
+                meeting_type=body.meeting_type,
+                start=body.start_time,
+                name=body.name,
+                email=body.email,
+                notes=body.notes,
+                timezone=body.timezone,
+                source="api",
+            )
         )
         return BookingCreated(booking=_booking_out(booking))
 
@@ -249,18 +268,20 @@ def create_api(desk: Desk) -> FastAPI:
     def create_calendly_booking(body: CalendlyBookingIn) -> CalendlyBookingOut | JSONResponse:
         """Create a pre-filled single-use Calendly link for the visitor (the seed's contract)."""
         try:
-            url = desk.start_calendly_handoff(
-                analyst=None,
-                meeting_type=body.event_type_uri,
-                start=body.start_time,
-                name=body.name,
-                email=body.email,
-                notes=body.notes,
-                timezone=body.timezone or desk.settings.default_timezone,
-                source="api",
+            url = desk.handoff.link_for(
+                BookingRequest(
+                    analyst=None,
+                    meeting_type=body.event_type_uri,
+                    start=body.start_time,
+                    name=body.name,
+                    email=body.email,
+                    notes=body.notes,
+                    timezone=body.timezone or desk.settings.default_timezone,
+                    source="api",
+                )
             )
         except (InvalidInput, NotFound, SlotUnavailable, NotBookable) as exc:
-            return _error(422, exc.code, str(exc), exc.field)
+            return error(422, exc.code, str(exc), exc.field)
         return CalendlyBookingOut(booking_url=url, message="Scheduling link created successfully")
 
     @api.post(
@@ -280,90 +301,34 @@ def create_api(desk: Desk) -> FastAPI:
     )
     async def calendly_webhook(request: Request) -> JSONResponse:
         """Calendly deliveries, signed with `Calendly-Webhook-Signature` (t=<unix>,v1=<hex>)."""
-        body = await _bounded_body(request)
+        body = await bounded_body(request)
         if body is None:
-            return _error(413, "too_large", "The delivery is larger than we accept.")
+            return error(413, "too_large", "The delivery is larger than we accept.")
         # One writer thread: deliveries queue for SQLite's single write lock here instead of
         # contending for it (which costs busy-timeout sleeps), and the event loop never blocks.
-        status, payload = await asyncio.get_running_loop().run_in_executor(
-            ingest, desk.receive_webhook, body, request.headers.get(SIGNATURE_HEADER)
+        receipt = await asyncio.get_running_loop().run_in_executor(
+            ingest, desk.inbox.calendly, body, request.headers.get(SIGNATURE_HEADER)
         )
-        return JSONResponse(payload, status_code=status)
+        return answer(receipt)
 
     return api
 
 
-def create_routes(desk: Desk) -> list:
-    """The HTTP routes served next to the Streamlit pages."""
-
-    async def healthz(_: Request) -> JSONResponse:
-        report = desk.health()
-        return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
-
-    async def stripe_webhook(request: Request) -> JSONResponse:
-        body = await _bounded_body(request)
-        if body is None:
-            return _error(413, "too_large", "The delivery is larger than we accept.")
-        status, payload = await run_in_threadpool(
-            desk.stripe_webhook, body, request.headers.get("stripe-signature")
-        )
-        return JSONResponse(payload, status_code=status)
-
-    async def stop_followups(request: Request) -> HTMLResponse:
-        """The opt-out link in follow-up emails. GET asks (link scanners only read pages),
-        POST does it (the button, or a mail client's one-click unsubscribe)."""
-        attempt = request.query_params.get("attempt", "")
-        if request.method == "GET":
-            return _notice(
-                desk,
-                "Stop reminders?",
-                "We will not email you again about this unfinished booking.",
-                form=f"?attempt={quote(attempt)}",
-            )
-        if await run_in_threadpool(desk.stop_followups, attempt):
-            return _notice(desk, "Reminders stopped", "You will not hear from us about it again.")
-        return _notice(desk, "Link not recognised", "This link is not one of ours.", status=404)
-
-    api = create_api(desk)
-    webhook = next(r for r in api.routes if getattr(r, "path", "") == "/calendly/webhook")
-    routes = [
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/api/calendly/webhook", webhook.endpoint, methods=["POST"]),
-        Route("/api/stripe/webhook", stripe_webhook, methods=["POST"]),
-        Route("/followups/stop", stop_followups, methods=["GET", "POST"]),
-        Mount("/api", app=api),
-    ]
-    if desk.checkout_sandbox is not None:
-        routes += desk.checkout_sandbox.routes()
-    return routes
+def answer(receipt: Receipt) -> JSONResponse:
+    """A webhook delivery's receipt as the HTTP answer its sender reads."""
+    if receipt.error:
+        return error(receipt.status, *receipt.error)
+    return JSONResponse({"success": True, "outcome": receipt.outcome}, status_code=receipt.status)
 
 
-async def _bounded_body(request: Request) -> bytes | None:
-    """A webhook's raw body, or None once it is larger than we accept (read no further)."""
+async def bounded_body(request: Request, limit: int = MAX_WEBHOOK_BYTES) -> bytes | None:
+    """A request's raw body, or None once it is larger than ``limit`` (read no further)."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_WEBHOOK_BYTES:
+    if declared.isdigit() and int(declared) > limit:
         return None
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_WEBHOOK_BYTES:
+        if len(body) > limit:
             return None
     return bytes(body)
-
-
-def _notice(
-    desk: Desk, title: str, text: str, *, form: str | None = None, status: int = 200
-) -> HTMLResponse:
-    e = html.escape
-    button = (
-        f"<form method=post action='{e(form)}'><button type=submit>Stop reminders</button></form>"
-        if form
-        else f"<p><a href='{e(desk.link('/'))}'>Back to {e(desk.brand)}</a></p>"
-    )
-    return HTMLResponse(
-        "<!doctype html><html lang=en><head><meta charset=utf-8><meta name=viewport "
-        f"content='width=device-width,initial-scale=1'><title>{e(title)}</title></head>"
-        "<body style='font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;"
-        f"padding:0 1rem'><h1>{e(title)}</h1><p>{e(text)}</p>{button}</body></html>",
-        status_code=status,
-    )

@@ -46,14 +46,18 @@ def lifespan_for(desk: Desk):
         if desk.sandbox is not None:
             jobs.append(DeliveryWorker(desk.sandbox))
         jobs.append(Periodic("mail", 10, desk.deliver_mail))
-        jobs.append(Periodic("payments", 60, desk.sweep_payments))
+        jobs.append(Periodic("payments", 60, desk.checkout.sweep))
         if desk.settings.followup_minutes > 0:
             jobs.append(
-                Periodic("followups", desk.settings.followup_minutes * 60, desk.run_followups)
+                Periodic("followups", desk.settings.followup_minutes * 60, desk.followups.run)
             )
         if desk.settings.reconcile_minutes > 0:
             jobs.append(
-                Periodic("calendly-reconcile", desk.settings.reconcile_minutes * 60, desk.reconcile)
+                Periodic(
+                    "calendly-reconcile",
+                    desk.settings.reconcile_minutes * 60,
+                    desk.calendly_sync.reconcile,
+                )
             )
         for job in jobs:
             job.start()

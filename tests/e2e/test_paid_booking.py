@@ -41,7 +41,7 @@ def test_a_priced_local_session_is_paid_then_booked_with_its_ics(page: Page, app
     desk = build_desk(Settings(db_path=app_server["db"], public_url=app_server["url"]))
     booking = desk.booking(page.url.split("ref=")[1])
     assert event.decoded("DTSTART") == booking.start and booking.status == "confirmed"
-    kinds = [m["kind"] for m in desk.outbox() if m["to_addr"] == "katherine@example.com"]
+    kinds = [m["kind"] for m in desk.owner.outbox() if m["to_addr"] == "katherine@example.com"]
     assert kinds == ["confirmation"]
 
 

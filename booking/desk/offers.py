@@ -1,0 +1,234 @@
+"""What can be booked: each analyst's meeting types and free times, from our calendar or
+from Calendly (shared by every visitor for one TTL)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from booking.calendly.client import WINDOW, CalendlyClient, parse_calendly_time
+from booking.domain.catalogue import Analyst, MeetingType
+from booking.domain.slots import Interval, free_slots, group_by_day
+from booking.domain.wording import describe_time
+from booking.errors import (
+    BookingError,
+    InvalidInput,
+    NotBookable,
+    NotFound,
+    SlotTaken,
+    SlotUnavailable,
+)
+
+if TYPE_CHECKING:
+    from booking.desk import Desk
+
+_SECOND = timedelta(seconds=1)
+
+
+def slot_taken(start: datetime, tz: ZoneInfo) -> SlotTaken:
+    """The error for a time someone else took first, worded in the visitor's zone."""
+    return SlotTaken(
+        f"{describe_time(start, tz)} was just taken by someone else; please pick another time.",
+        field="startTime",
+    )
+
+
+def not_offered(start: datetime, tz: ZoneInfo, who: Analyst, meeting: MeetingType):
+    """The error for a time the analyst does not offer at all."""
+    return SlotUnavailable(
+        f"{describe_time(start, tz)} is not a time {who.name} offers for a "
+        f"{meeting.name}. Please pick one of the times shown.",
+        field="startTime",
+    )
+
+
+class Offers:
+    """Meeting types and free times, for the pages, the API and the booking journeys."""
+
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
+
+    def calendly(self) -> CalendlyClient:
+        if self.desk.calendly is None:
+            raise NotBookable("Booking through Calendly is not set up on this desk.")
+        return self.desk.calendly
+
+    def local_analyst(self, slug: str) -> Analyst:
+        """A local analyst, or NotBookable for one booked through Calendly."""
+        analyst = self.desk.analyst(slug)
+        if analyst.provider != "local":
+            raise NotBookable(
+                f"{analyst.name} is booked through Calendly, not here; please use the "
+                "Calendly hand-off (POST /api/calendly/create-booking)."
+            )
+        return analyst
+
+    def meeting_types(self, analyst: Analyst) -> tuple[MeetingType, ...]:
+        """What the analyst offers: the catalogue's types, or Calendly's active event types."""
+        if analyst.provider == "local":
+            return analyst.meeting_types
+        client = self.calendly()
+        cache = self.desk.catalogue_cache
+        user = cache.get("calendly-user", client.me)
+        event_types = cache.get(
+            ("event-types", user["uri"]), lambda: client.event_types(user["uri"])
+        )
+        return tuple(
+            MeetingType(
+                id=et["uri"],
+                name=et["name"],
+                duration_minutes=et["duration"],
+                price=analyst.prices.get(et.get("slug", ""), 0),
+                currency=analyst.currency,
+                description=et.get("description_plain") or "",
+            )
+            for et in event_types
+            if et.get("active", True)
+        )
+
+    def meeting_type(self, analyst: Analyst, meeting_id: str) -> MeetingType:
+        if analyst.provider == "local":
+            return analyst.meeting_type(meeting_id)
+        for meeting in self.meeting_types(analyst):
+            if meeting.id == meeting_id:
+                return meeting
+        raise NotFound(f"{analyst.name} no longer offers that meeting type; please pick another.")
+
+    def meeting_type_names(self) -> dict[str, str]:
+        """Meeting type id → name across analysts (Calendly's only when reachable)."""
+        return {m.id: m.name for _, types in self.reachable() for m in types}
+
+    def reachable(self) -> list[tuple[Analyst, tuple[MeetingType, ...]]]:
+        """Every analyst with the meeting types we can read right now (Calendly may be down)."""
+        offers = []
+        for analyst in self.desk.catalogue.analysts:
+            try:
+                offers.append((analyst, self.meeting_types(analyst)))
+            except BookingError:  # Calendly unreachable: that analyst is left out for now
+                continue
+        return offers
+
+    def calendly_analyst_for(self, event_type_uri: str) -> Analyst:
+        """The Calendly analyst who offers an event type (seed API: event type URI only)."""
+        for analyst in self.desk.catalogue.analysts:
+            if analyst.provider == "calendly" and any(
+                m.id == event_type_uri for m in self.meeting_types(analyst)
+            ):
+                return analyst
+        raise NotFound(
+            "That Calendly event type is not offered here; list them with GET /api/analysts.",
+            field="eventTypeUri",
+        )
+
+    # -- free times ----------------------------------------------------------------------
+    def slots(self, slug: str, meeting_id: str, start: datetime, end: datetime) -> list[Interval]:
+        """Free slots starting in [start, end), from our calendar or from Calendly."""
+        analyst = self.desk.analyst(slug)
+        meeting = self.meeting_type(analyst, meeting_id)
+        if analyst.provider == "calendly":
+            return self.calendly_slots(meeting, start, end)
+        now = self.desk.clock()
+        pad = timedelta(minutes=analyst.buffer_minutes + meeting.duration_minutes)
+        busy = self.desk.store.busy(slug, start - pad, end + pad, now=now)
+        return free_slots(analyst, meeting, busy, now=now, start=start, end=end)
+
+    def calendly_slots(
+        self,
+        meeting: MeetingType,
+        start: datetime,
+        end: datetime | None,
+        *,
+        days: int = WINDOW.days,
+    ) -> list[Interval]:
+        """Calendly's free times in [start, end), shared by all visitors for one TTL.
+
+        The next ``days`` days come from one shared load (one call per 31 days) and serve
+        every request that ends inside them (``end=None``: as far as they reach); other
+        ranges are cached by their bounds.
+        """
+        client = self.calendly()
+        length = timedelta(minutes=meeting.duration_minutes)
+
+        def load(first: datetime, last: datetime) -> tuple[datetime, list[Interval]]:
+            times = client.available_times(meeting.id, first, last)
+            starts = (parse_calendly_time(x["start_time"]) for x in times)
+            return last, [Interval(t, t + length) for t in starts]
+
+        now = self.desk.clock()
+        cache = self.desk.availability_cache
+        reach, slots = cache.get(
+            ("ahead", meeting.id, days), lambda: load(now, now + timedelta(days=days))
+        )
+        end = reach if end is None else end
+        if end > reach:
+            _, slots = cache.get(("range", meeting.id, start, end), lambda: load(start, end))
+        return [s for s in slots if start <= s.start < end and s.start > now]
+
+    def forget_availability(self, meeting_id: str) -> None:
+        """Drop cached Calendly times of an event type (after a booking took one)."""
+        self.desk.availability_cache.invalidate(lambda key: key[1] == meeting_id)
+
+    def slots_between_dates(
+        self, slug: str, meeting_id: str, first: date, last: date, tz: ZoneInfo
+    ) -> list[Interval]:
+        """Free slots on the visitor's calendar dates first..last (inclusive)."""
+        if last < first:
+            raise InvalidInput("The end date is before the start date.", field="end")
+        if (last - first).days > 366:
+            raise InvalidInput("Ask for at most a year of availability at once.", field="end")
+        start = datetime.combine(first, time(0), tzinfo=tz)
+        end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=tz)
+        return self.slots(slug, meeting_id, start, end)
+
+    def open_days(
+        self, slug: str, meeting_id: str, tz: ZoneInfo, *, later: bool = False
+    ) -> dict[date, list[Interval]]:
+        """Every visitor-local date ahead with a free slot, with its slots.
+
+        Local analysts: up to their horizon. Calendly analysts: the month ahead (one call),
+        or with ``later`` up to their horizon (one call per further 31 days).
+        """
+        analyst = self.desk.analyst(slug)
+        now = self.desk.clock()
+        if analyst.provider == "calendly":
+            meeting = self.meeting_type(analyst, meeting_id)
+            days = max(analyst.horizon_days, WINDOW.days) if later else WINDOW.days
+            return group_by_day(self.calendly_slots(meeting, now, None, days=days), tz)
+        return group_by_day(
+            self.slots(slug, meeting_id, now, now + timedelta(days=analyst.horizon_days)), tz
+        )
+
+    # -- is this exact time bookable now? -------------------------------------------------
+    def check_local_time(
+        self, who: Analyst, meeting: MeetingType, start: datetime, tz: ZoneInfo
+    ) -> None:
+        """Raise unless ``start`` is one of the analyst's working-hours slots (the store
+        then checks it is free, inside the booking transaction)."""
+        end = start + timedelta(minutes=meeting.duration_minutes)
+        offered = free_slots(
+            who, meeting, [], now=self.desk.clock(), start=start, end=start + _SECOND
+        )
+        if Interval(start, end) not in offered:
+            raise not_offered(start, tz, who, meeting)
+
+    def check_calendly_time(
+        self, who: Analyst, meeting: MeetingType, start: datetime, tz: ZoneInfo
+    ) -> None:
+        """Raise unless Calendly offers ``start`` right now (asked, not cached)."""
+        if start <= self.desk.clock():
+            raise SlotUnavailable(
+                f"{describe_time(start, tz)} has already passed; please pick a time in the future.",
+                field="startTime",
+            )
+        if all(s.start != start for s in self.calendly_slots(meeting, start, start + _SECOND)):
+            raise not_offered(start, tz, who, meeting)
+        offered = {
+            parse_calendly_time(t["start_time"])
+            for t in self.calendly().available_times(
+                meeting.id, start - timedelta(minutes=1), start + timedelta(minutes=1)
+            )
+        }
+        if start not in offered:
+            self.forget_availability(meeting.id)
+            raise slot_taken(start, tz)

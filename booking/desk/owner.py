@@ -1,0 +1,89 @@
+"""The owner's side: signing in, the analytics dashboard and its exports, the outbox,
+refunds due, demo data and the health report."""
+
+from __future__ import annotations
+
+import hmac
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from booking import analytics, demo
+from booking.mail import outbox
+
+if TYPE_CHECKING:
+    from booking.desk import Desk
+
+
+class Owner:
+    """What the owner (and the operator's health check) can ask of the desk."""
+
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
+
+    def is_owner_password(self, given: str | None) -> bool:
+        """Constant-time check of the owner password; never true when none is set."""
+        expected = self.desk.settings.owner_password
+        return bool(expected) and hmac.compare_digest((given or "").encode(), expected.encode())
+
+    def is_owner_email(self, email: str | None) -> bool:
+        allowed = {e.strip().lower() for e in self.desk.settings.owner_emails.split(",")}
+        return bool(email) and email.strip().lower() in allowed - {""}
+
+    def dashboard(self, f: analytics.Filters, tz: ZoneInfo) -> dict:
+        """Everything the analytics page shows, each piece one small aggregate."""
+        store = self.desk.store
+        counts = analytics.kpis_with_change(store, f)
+        return {
+            "kpis": counts,
+            "funnel": analytics.funnel_table(
+                dict(zip(counts["step"], counts["count"], strict=True))
+            ),
+            "by_analyst": analytics.breakdown(store, f, "analyst"),
+            "by_meeting_type": analytics.breakdown(store, f, "meeting_type"),
+            "by_provider": analytics.breakdown(store, f, "provider"),
+            "daily": analytics.daily(store, f),
+            "heatmap": analytics.booked_heatmap(store, f, tz),
+            "time_to_book": analytics.time_to_book(store, f),
+            "rates": analytics.booking_rates(store, f),
+            "incomplete": analytics.incomplete(
+                store, f, now=self.desk.clock(), hours=self.desk.settings.incomplete_after_hours
+            ),
+            "webhooks": analytics.webhook_health(store, f),
+            "followups": analytics.followups(store, f),
+        }
+
+    def export_csv(self, f: analytics.Filters, what: str) -> str:
+        return analytics.export_csv(self.desk.store, f, what)
+
+    def has_history(self) -> bool:
+        return self.desk.store.has_history()
+
+    def outbox(self, limit: int = 50) -> list[dict]:
+        return outbox(self.desk.store, limit=limit)
+
+    def refunds_due(self) -> list[dict]:
+        return self.desk.store.refunds_due()
+
+    def load_demo_data(self, attempts: int, *, seed: int = 1) -> int:
+        """Write a synthetic history of ``attempts`` attempts (see booking.demo)."""
+        offers = [(a, list(types)) for a, types in self.desk.offers.reachable() if types]
+        return self.desk.store.import_history(
+            demo.histories(attempts, seed=seed, now=self.desk.clock(), offers=offers)
+        )
+
+    def health(self) -> dict:
+        """Database reachable, the modes, and the time of the last verified webhook."""
+        s = self.desk.settings
+        reachable = self.desk.store.ping()
+        last = self.desk.store.last_verified_delivery() if reachable else None
+        return {
+            "lastVerifiedWebhook": last,
+            "status": "ok" if reachable else "degraded",
+            "database": "reachable" if reachable else "unreachable",
+            "mode": "offline" if s.calendly_mode == "sandbox" else "live",
+            "services": {
+                "calendly": s.calendly_mode,
+                "payments": s.payments_mode,
+                "email": s.mail_mode,
+            },
+        }

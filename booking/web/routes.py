@@ -1,0 +1,83 @@
+"""Every HTTP route the server (``st.App``) serves beside the Streamlit pages.
+
+The factory owns the route table; each part brings its own routes: the JSON API (mounted
+at /api), the webhooks, the follow-up opt-out, and the sandboxes' pages when they are on.
+Tests mount the same routes in a plain Starlette app.
+"""
+
+from __future__ import annotations
+
+import html
+from urllib.parse import quote
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse
+from starlette.routing import Mount, Route
+
+from booking.calendly.sandbox.pages import sandbox_routes
+from booking.desk import Desk
+from booking.html_page import page
+from booking.web.api import answer, bounded_body, create_api, error
+
+TOO_LARGE = "The delivery is larger than we accept."
+
+
+def create_routes(desk: Desk) -> list:
+    """The HTTP routes served next to the Streamlit pages."""
+
+    async def healthz(_: Request) -> JSONResponse:
+        report = desk.owner.health()
+        return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
+
+    async def stripe_webhook(request: Request) -> JSONResponse:
+        body = await bounded_body(request)
+        if body is None:
+            return error(413, "too_large", TOO_LARGE)
+        receipt = await run_in_threadpool(
+            desk.inbox.stripe, body, request.headers.get("stripe-signature")
+        )
+        return answer(receipt)
+
+    async def stop_followups(request: Request) -> HTMLResponse:
+        """The opt-out link in follow-up emails. GET asks (link scanners only read pages),
+        POST does it (the button, or a mail client's one-click unsubscribe)."""
+        attempt = request.query_params.get("attempt", "")
+        if request.method == "GET":
+            return _notice(
+                desk,
+                "Stop reminders?",
+                "We will not email you again about this unfinished booking.",
+                form=f"?attempt={quote(attempt)}",
+            )
+        if await run_in_threadpool(desk.followups.stop, attempt):
+            return _notice(desk, "Reminders stopped", "You will not hear from us about it again.")
+        return _notice(desk, "Link not recognised", "This link is not one of ours.", status=404)
+
+    api = create_api(desk)
+    webhook = next(r for r in api.routes if getattr(r, "path", "") == "/calendly/webhook")
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/api/calendly/webhook", webhook.endpoint, methods=["POST"]),
+        Route("/api/stripe/webhook", stripe_webhook, methods=["POST"]),
+        Route("/followups/stop", stop_followups, methods=["GET", "POST"]),
+        Mount("/api", app=api),
+    ]
+    if desk.checkout_sandbox is not None:
+        routes += desk.checkout_sandbox.routes()
+    if desk.sandbox is not None:
+        routes += sandbox_routes(desk.sandbox)
+    return routes
+
+
+def _notice(
+    desk: Desk, title: str, text: str, *, form: str | None = None, status: int = 200
+) -> HTMLResponse:
+    """A short server-rendered notice (the follow-up opt-out)."""
+    e = html.escape
+    button = (
+        f"<form method=post action='{e(form)}'><button type=submit>Stop reminders</button></form>"
+        if form
+        else f"<p><a href='{e(desk.link('/'))}'>Back to {e(desk.brand)}</a></p>"
+    )
+    return page(title, f"<h1>{e(title)}</h1><p>{e(text)}</p>{button}", status=status)
