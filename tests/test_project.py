@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
 import subprocess
 import sys
@@ -154,3 +155,46 @@ def test_there_is_no_pages_folder_beside_the_entry_script():
     let anyone open the owner's page directly, so the screens live in app_pages/."""
     assert not (ROOT / "pages").exists()
     assert (ROOT / "app_pages" / "analytics.py").exists()
+
+
+def test_secrets_file_settings_reach_the_api_and_the_pages_share_the_servers_desk(tmp_path):
+    """A brand set only in .streamlit/secrets.toml names the API too (the server reads the
+    settings once), and the pages get the very desk app.py built."""
+    (tmp_path / ".streamlit").mkdir()
+    (tmp_path / ".streamlit/secrets.toml").write_text('BOOKING_BRAND_NAME = "Acme Research"\n')
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1])\n"
+        "import app, ui_kit\n"
+        "from starlette.applications import Starlette\n"
+        "from starlette.testclient import TestClient\n"
+        "from booking.web.routes import create_routes\n"
+        "api = TestClient(Starlette(routes=create_routes(app.desk)))\n"
+        "print(api.get('/api/openapi.json').json()['info']['title'])\n"
+        "print(ui_kit.desk() is app.desk)\n"
+    )
+    env = {
+        **os.environ,
+        "BOOKING_CATALOGUE": str(ROOT / "data/analysts.toml"),
+        "BOOKING_DB_PATH": str(tmp_path / "s.db"),
+    }
+    env.pop("BOOKING_BRAND_NAME", None)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(ROOT)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[-3:-1] == ["Acme Research API", "True"]
+
+
+def test_a_secret_wins_over_the_environment_as_in_streamlit(tmp_path):
+    """Settings.load overlays the secrets files (later ones win) on the environment."""
+    first, second = tmp_path / "a.toml", tmp_path / "b.toml"
+    first.write_text('BOOKING_BRAND_NAME = "From A"\nBOOKING_HOLD_MINUTES = 7\n')
+    second.write_text('BOOKING_BRAND_NAME = "From B"\n[auth]\nclient_id = "x"\n')
+    env = {"BOOKING_BRAND_NAME": "From env", "BOOKING_OWNER_EMAILS": "o@example.com"}
+    s = Settings.load(env, secret_files=(first, second, tmp_path / "missing.toml"))
+    assert (s.brand_name, s.hold_minutes, s.owner_emails) == ("From B", 7, "o@example.com")
