@@ -76,10 +76,14 @@ def start_server(port: int, db: str) -> subprocess.Popen:
     raise RuntimeError("the webhook server did not start")
 
 
-def request_bytes(body: bytes, port: int) -> bytes:
+WEBHOOK = "/api/calendly/webhook"
+VERIFY_ONLY = "/bench/verify-only"  # bench/webhook_server.py: the same stack, storing nothing
+
+
+def request_bytes(body: bytes, port: int, path: str = WEBHOOK) -> bytes:
     header = sign(body, KEY, int(time.time()))
     return (
-        f"POST /api/calendly/webhook HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
         f"Calendly-Webhook-Signature: {header}\r\n\r\n"
     ).encode() + body

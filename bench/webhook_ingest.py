@@ -1,21 +1,28 @@
-"""Webhook ingest over real HTTP on loopback, against the raw SQLite ceiling.
+"""Webhook ingest over real HTTP on loopback, against the same server's verify-only ceiling.
 
-Concurrent keep-alive senders POST signed, distinct deliveries to the uvicorn-served route;
-prints deliveries/s, p50 and p99 latency, and, in the same run, how fast the same rows go
-into SQLite directly (one transaction per delivery, as durability requires) → the ratio.
-Goal: >= 2,000/s, p99 <= 50 ms, ratio >= 0.3.
+Concurrent keep-alive senders POST signed, distinct deliveries to the uvicorn-served route
+(stored and applied with synchronous=FULL, group-committed); prints deliveries/s, p50 and
+p99 latency, and, in the same run against the same server, how fast a route that only
+reads the body and checks the signature answers → the ratio.
+Goal: ratio >= 0.4 of that ceiling, p99 <= 50 ms.
 """
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
-from webhook_common import deliveries, free_port, read_response, request_bytes, start_server
+from webhook_common import (
+    VERIFY_ONLY,
+    deliveries,
+    free_port,
+    read_response,
+    request_bytes,
+    start_server,
+)
 
 SENDERS = 16
 INVITEES = 3000
@@ -41,44 +48,17 @@ async def send_all(port: int, requests: list[bytes]) -> list[float]:
     return latencies
 
 
-def raw_ceiling(bodies: list[bytes]) -> float:
-    """Deliveries/s when the same rows are written straight into SQLite, one commit each."""
-    db = str(Path(tempfile.mkdtemp()) / "raw.db")
-    conn = sqlite3.connect(db, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute(
-        "CREATE TABLE d (id INTEGER PRIMARY KEY, received_at TEXT, event TEXT, uri TEXT, body TEXT)"
-    )
-    conn.execute("CREATE TABLE a (event TEXT, uri TEXT, PRIMARY KEY (event, uri))")
-    conn.execute("CREATE TABLE b (uri TEXT PRIMARY KEY, status TEXT, body TEXT)")
-    t0 = time.perf_counter()
-    for i, body in enumerate(bodies):
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute(
-            "INSERT INTO d (received_at, event, uri, body) VALUES (?, ?, ?, ?)",
-            ("2026-11-24T00:00:00+00:00", "invitee.created", str(i), body.decode()),
-        )
-        conn.execute("INSERT OR IGNORE INTO a VALUES (?, ?)", ("invitee.created", str(i)))
-        conn.execute("INSERT OR REPLACE INTO b VALUES (?, ?, ?)", (str(i), "active", body[:200]))
-        conn.execute("COMMIT")
-    return len(bodies) / (time.perf_counter() - t0)
-
-
 def main() -> dict:
     bodies, _ = deliveries(INVITEES)
     port = free_port()
     server = start_server(port, str(Path(tempfile.mkdtemp()) / "ingest.db"))
     try:
         asyncio.run(send_all(port, [request_bytes(b, port) for b in bodies[:200]]))  # warm up
+        ceiling, _ = timed_run(port, [request_bytes(b, port, VERIFY_ONLY) for b in bodies[200:]])
         requests = [request_bytes(b, port) for b in bodies[200:]]
-        t0 = time.perf_counter()
-        latencies = asyncio.run(send_all(port, requests))
-        elapsed = time.perf_counter() - t0
+        rate, latencies = timed_run(port, requests)
     finally:
         server.kill()
-    rate = len(requests) / elapsed
-    ceiling = raw_ceiling(bodies[200:])
     cuts = statistics.quantiles(latencies, n=100)
     return {
         "n": len(requests),
@@ -89,14 +69,21 @@ def main() -> dict:
     }
 
 
+def timed_run(port: int, requests: list[bytes]) -> tuple[float, list[float]]:
+    """Requests per second and each request's latency."""
+    t0 = time.perf_counter()
+    latencies = asyncio.run(send_all(port, requests))
+    return len(requests) / (time.perf_counter() - t0), latencies
+
+
 if __name__ == "__main__":
     r = main()
     print(
         f"webhook ingest over HTTP ({SENDERS} concurrent senders, {r['n']} deliveries): "
-        f"{r['rate']:.0f}/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms "
-        "(goal >= 2,000/s, p99 <= 50 ms)"
+        f"{r['rate']:.0f}/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms with synchronous=FULL "
+        "(goal: p99 <= 50 ms)"
     )
     print(
-        f"  raw SQLite ceiling for the same rows (one commit each): {r['ceiling']:.0f}/s; "
-        f"ratio {r['rate'] / r['ceiling']:.2f} (goal >= 0.3)"
+        f"  verify-only ceiling of the same server (read body, check signature, answer): "
+        f"{r['ceiling']:.0f}/s; ratio {r['rate'] / r['ceiling']:.2f} (goal >= 0.4)"
     )

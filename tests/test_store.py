@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -158,3 +159,21 @@ def test_calendly_bookings_move_to_confirmed_and_leave_the_occupancy_index(tmp_p
     store.db["bookings"].insert(row("BD-L1", created_at=iso(START)))
     with pytest.raises(sqlite3.IntegrityError):
         store.db["bookings"].insert(row("BD-L2", status="held", created_at=iso(START)))
+
+
+def test_every_connection_the_store_hands_out_syncs_fully(tmp_path):
+    """synchronous=FULL (2) on each thread's connection: a commit survives a power cut."""
+    store = Store(tmp_path / "full.db")
+    seen = []
+
+    def read() -> None:
+        seen.append(store.db.execute("PRAGMA synchronous").fetchone()[0])
+
+    threads = [threading.Thread(target=read) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    read()
+    assert seen == [2] * 5
+    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -412,3 +412,42 @@ def test_a_signed_body_that_is_not_json_is_kept_and_answered_400(client, desk, c
         assert r.status_code == 400 and r.json()["error"] == "not_json"
     outcomes = [r["outcome"] for r in desk.store.db.query("SELECT outcome FROM webhook_deliveries")]
     assert outcomes == ["not_json", "not_json"]
+
+
+def test_a_group_of_deliveries_commits_together_and_each_is_answered_for_itself(
+    desk, clock, monkeypatch
+):
+    """Group commit: in one batch a forged, an oddly shaped and a failing delivery are each
+    answered for themselves, while the good ones are applied and every one is stored."""
+    created, canceled = created_and_canceled("G1")
+    broken, _ = created_and_canceled("G2")
+    odd, _ = created_and_canceled("G3")
+    odd["payload"]["tracking"] = ["x"]
+    record = desk.calendly_sync.record
+
+    def flaky(delivery, **kw):
+        if delivery.uri.endswith("G2"):
+            raise RuntimeError("a fault of ours")
+        return record(delivery, **kw)
+
+    monkeypatch.setattr(desk.calendly_sync, "record", flaky)
+    t = int(clock().timestamp())
+    raw = [json.dumps(d).encode() for d in (created, broken, odd, canceled)]
+    batch = [(body, sign(body, KEY, t)) for body in raw] + [(raw[0], sign(raw[0], "forged", t))]
+    receipts = desk.inbox.calendly_batch(batch)
+    assert [(r.status, r.outcome) for r in receipts] == [
+        (200, "applied"),
+        (503, "failed"),
+        (200, "unusable"),
+        (200, "applied"),
+        (401, "bad_signature"),
+    ]
+    assert [b["status"] for b in bookings(desk)] == ["canceled"]
+    stored = desk.store.db.query("SELECT verified, outcome FROM webhook_deliveries ORDER BY id")
+    assert [(s["verified"], s["outcome"]) for s in stored] == [
+        (1, "applied"),
+        (1, "failed"),
+        (1, "unusable"),
+        (1, "applied"),
+        (0, None),
+    ]

@@ -2,6 +2,8 @@
 
     construct (verify + parse) → record → apply → finish → Receipt
 
+Deliveries that arrive together are taken as a group (group commit: one transaction, one
+fsync, a savepoint per delivery); each still gets its own receipt.
 Every delivery is stored before anything is applied — refused ones too (as a bounded
 sample) — and each is answered with a ``Receipt``; ``web/`` alone turns that into a status
 code. A signed delivery we cannot read is kept and acknowledged (or, when it is not even
@@ -26,6 +28,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 Then = Callable[[], str | None]  # what follows after the commit; may give a final outcome
+Follow = Callable[[], Receipt]
+Apply = Callable[["Parsed", int], tuple[str, Then | None]]
+Item = tuple[bytes, Callable[[datetime], "Parsed"], Apply]
+NOT_STORED = "We could not store this delivery just now; please send it again."
+NOT_APPLIED = "We stored this delivery but could not apply it just now; please send it again."
 
 
 @dataclass(frozen=True)
@@ -52,7 +59,13 @@ class Inbox:
 
     def calendly(self, body: bytes, signature: str | None) -> Receipt:
         """One Calendly delivery, applied once per (event, invitee) whatever the order."""
+        return self.calendly_batch([(body, signature)])[0]
 
+    def calendly_batch(self, deliveries: list[tuple[bytes, str | None]]) -> list[Receipt]:
+        """Calendly deliveries that arrived together, stored and applied in one commit."""
+        return self._receive_all("calendly", [self._calendly_item(b, s) for b, s in deliveries])
+
+    def _calendly_item(self, body: bytes, signature: str | None) -> Item:
         def construct(now: datetime) -> Parsed:
             verify(
                 signature,
@@ -73,7 +86,7 @@ class Inbox:
                 return outcome, None
             return outcome, lambda: sync.after(delivery.event, delivery.payload)
 
-        return self._receive("calendly", body, construct, apply)
+        return body, construct, apply
 
     # -- Stripe --------------------------------------------------------------------------
     def stripe(self, body: bytes, signature: str | None) -> Receipt:
@@ -114,11 +127,38 @@ class Inbox:
         source: str,
         body: bytes,
         construct: Callable[[datetime], Parsed],
-        apply: Callable[[Parsed, int], tuple[str, Then | None]],
+        apply: Apply,
     ) -> Receipt:
-        """construct → record → apply → finish → Receipt, in one transaction (the apply in
-        a savepoint of its own, so a failure there keeps the stored delivery); what follows
-        an applied delivery runs after the commit, never holding the write lock."""
+        """One delivery through the skeleton (a group of one)."""
+        return self._receive_all(source, [(body, construct, apply)])[0]
+
+    def _receive_all(self, source: str, items: list[Item]) -> list[Receipt]:
+        """Group commit: every delivery goes construct → record → apply → finish inside ONE
+        transaction, each in a savepoint of its own (a delivery that fails rolls back only
+        itself and is answered for itself, 503 so its sender retries), then the transaction
+        commits once — with synchronous=FULL, only then is anyone told it is on disk. What
+        follows an applied delivery runs after the commit, never holding the write lock."""
+        store = self.desk.store
+        taken: list[tuple[Receipt, Follow | None]] = []
+        with store.write():
+            for body, construct, apply in items:
+                try:
+                    with store.write():
+                        taken.append(self._take(source, body, construct, apply))
+                except Exception:  # one bad delivery must not sink the others
+                    log.exception("%s webhook not stored; the sender will retry", source)
+                    taken.append((Receipt("error", ("not_stored", NOT_STORED), 503), None))
+        return [follow() if follow else receipt for receipt, follow in taken]
+
+    def _take(
+        self,
+        source: str,
+        body: bytes,
+        construct: Callable[[datetime], Parsed],
+        apply: Apply,
+    ) -> tuple[Receipt, Follow | None]:
+        """Store one delivery and apply it (in a savepoint of its own, so a failure there
+        keeps the stored delivery); returns its receipt and what follows after the commit."""
         store, now = self.desk.store, self.desk.clock()
         parsed: Parsed | None = None
         try:
@@ -128,32 +168,40 @@ class Inbox:
             failure = exc
         refused = isinstance(failure, SignatureError)
         then = None
-        with store.write():
-            delivery_id = store.record_delivery(
-                received_at=now,
-                body=body,
-                verified=not refused,
-                rejection=failure.code if refused else None,
-                event=parsed.event if parsed else None,
-                payload_uri=parsed.uri if parsed else None,
-                source=source,
-            )
-            if parsed is not None:
-                try:
-                    with store.write():
-                        outcome, then = apply(parsed, delivery_id)
-                except UnusableDelivery as exc:
-                    failure = exc
-            if failure is not None:
-                outcome = failure.code
-            if not refused:
-                store.finish_delivery(delivery_id, outcome=outcome, now=now)
+        delivery_id = store.record_delivery(
+            received_at=now,
+            body=body,
+            verified=not refused,
+            rejection=failure.code if refused else None,
+            event=parsed.event if parsed else None,
+            payload_uri=parsed.uri if parsed else None,
+            source=source,
+        )
+        if parsed is not None:
+            try:
+                with store.write():
+                    outcome, then = apply(parsed, delivery_id)
+            except UnusableDelivery as exc:
+                failure = exc
+            except Exception:  # a fault of ours: keep the delivery, let the sender retry
+                log.exception("%s webhook %s stored but not applied", source, delivery_id)
+                store.finish_delivery(delivery_id, outcome="failed", now=now)
+                return Receipt("failed", ("not_applied", NOT_APPLIED), 503), None
         if failure is not None:
             log.warning("%s webhook %s %s: %s", source, delivery_id, failure.code, failure)
+            if not refused:
+                store.finish_delivery(delivery_id, outcome=failure.code, now=now)
             if failure.status >= 400:
-                return Receipt(failure.code, (failure.code, str(failure)), failure.status)
-            return Receipt(failure.code)
-        if then is not None and (final := then()) and final != outcome:
-            store.finish_delivery(delivery_id, outcome=final, now=now)
-            outcome = final
-        return Receipt(outcome)
+                return Receipt(failure.code, (failure.code, str(failure)), failure.status), None
+            return Receipt(failure.code), None
+        store.finish_delivery(delivery_id, outcome=outcome, now=now)
+        if then is None:
+            return Receipt(outcome), None
+
+        def follow() -> Receipt:
+            final = then()
+            if final and final != outcome:
+                store.finish_delivery(delivery_id, outcome=final, now=now)
+            return Receipt(final or outcome)
+
+        return Receipt(outcome), follow

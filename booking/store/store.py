@@ -2,9 +2,11 @@
 
 One connection per thread (sqlite3 connections are thread-bound and Streamlit serves each
 session from its own thread), WAL mode and a busy timeout so readers never block the
-writer. Local occupancy is guarded by the database itself: a partial unique index over
-the slot-occupying statuses, and the overlap re-check plus insert run inside one
-``BEGIN IMMEDIATE`` transaction, so two processes cannot both take a slot.
+writer, and ``synchronous = FULL`` so a commit is on disk before anyone is told it happened
+(the webhook ingest pays for the fsync with group commit). Local occupancy is guarded by
+the database itself: a partial unique index over the slot-occupying statuses, and the
+overlap re-check plus insert run inside one ``BEGIN IMMEDIATE`` transaction, so two
+processes cannot both take a slot.
 
 The SQL lives in this package's modules, one per table (``attempts``, ``bookings``,
 ``webhooks``, ``outbox``, ``rollup``; the schema in ``schema``, the owner's queries in
@@ -33,7 +35,11 @@ from booking.store.sql import first, iso, move, parse_iso
 
 __all__ = ["Store", "migrations"]
 
-_savepoints = itertools.count()
+# Savepoints nest strictly, so one name serves every level (RELEASE and ROLLBACK TO act on
+# the innermost of that name) and SQLite's statement cache keeps the three statements.
+_SAVEPOINT = "SAVEPOINT booking"
+_RELEASE = "RELEASE SAVEPOINT booking"
+_ROLLBACK_TO = "ROLLBACK TO SAVEPOINT booking"
 
 
 class Store:
@@ -55,7 +61,9 @@ class Store:
             conn = sqlite3.connect(self.path, timeout=self.busy_timeout_ms / 1000)
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
             conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA synchronous = NORMAL")
+            # FULL: in WAL mode NORMAL may lose a committed transaction to a power cut, and
+            # the desk must never lose a booking it confirmed or a webhook it answered 200.
+            conn.execute("PRAGMA synchronous = FULL")
             db = Database(conn)
             self._local.db = db
         return db
@@ -82,17 +90,16 @@ class Store:
         db = self.db
         conn = db.conn
         if conn.in_transaction:
-            name = f"booking_{next(_savepoints)}"
-            conn.execute(f"SAVEPOINT {name}")
+            conn.execute(_SAVEPOINT)
             try:
                 yield db
             except BaseException:
                 if conn.in_transaction:  # an error may have ended the whole transaction
-                    conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
-                    conn.execute(f"RELEASE SAVEPOINT {name}")
+                    conn.execute(_ROLLBACK_TO)
+                    conn.execute(_RELEASE)
                 raise
             else:
-                conn.execute(f"RELEASE SAVEPOINT {name}")
+                conn.execute(_RELEASE)
             return
         conn.execute("BEGIN IMMEDIATE")
         try:

@@ -6,9 +6,7 @@ them into status codes and the error envelope ``{"success": false, "error", "mes
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 
 from fastapi import FastAPI, Query, Request
@@ -23,6 +21,7 @@ from booking.domain.records import Booking, Receipt
 from booking.domain.request import MAX_NAME, MAX_NOTES, BookingRequest, zone
 from booking.errors import BookingError, InvalidInput, NotBookable, NotFound, SlotUnavailable
 from booking.signatures import HEADER as SIGNATURE_HEADER
+from booking.web.ingest import GroupCommit
 
 log = logging.getLogger(__name__)
 MAX_WEBHOOK_BYTES = 256 * 1024
@@ -141,7 +140,7 @@ def _booking_out(b: Booking) -> BookingOut:
 
 
 def create_api(desk: Desk) -> FastAPI:
-    ingest = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhook-ingest")
+    ingest = GroupCommit(desk.inbox.calendly_batch, "webhook-ingest")
     api = FastAPI(
         title=f"{desk.settings.brand_name} API",
         version="1",
@@ -304,11 +303,8 @@ def create_api(desk: Desk) -> FastAPI:
         body = await bounded_body(request)
         if body is None:
             return error(413, "too_large", "The delivery is larger than we accept.")
-        # One writer thread: deliveries queue for SQLite's single write lock here instead of
-        # contending for it (which costs busy-timeout sleeps), and the event loop never blocks.
-        receipt = await asyncio.get_running_loop().run_in_executor(
-            ingest, desk.inbox.calendly, body, request.headers.get(SIGNATURE_HEADER)
-        )
+        # One writer thread, committing every delivery that queued meanwhile at once.
+        receipt = await ingest.submit((body, request.headers.get(SIGNATURE_HEADER)))
         return answer(receipt)
 
     return api
