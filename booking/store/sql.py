@@ -20,8 +20,11 @@ def parse_iso(text: str) -> datetime:
 
 
 def first(db: Database, sql: str, params) -> dict | None:
-    """The first row a query gives, as a dict, or None."""
-    return next(db.query(sql, params), None)
+    """The first row a query gives, as a dict, or None (straight from the connection: this
+    serves the webhook hot path, where sqlite-utils' per-query savepoint costs)."""
+    cursor = db.conn.execute(sql, params)
+    row = cursor.fetchone()
+    return None if row is None else dict(zip([c[0] for c in cursor.description], row, strict=True))
 
 
 def insert(db: Database, table: str, row: dict) -> None:
