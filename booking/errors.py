@@ -12,7 +12,11 @@
     │   ├── CalendlyRateLimited   429: too many requests for now
     │   ├── CalendlyAuthError     401/403: the desk's Calendly token needs attention
     │   └── CalendlyRejected      4xx: Calendly refused what we asked (e.g. 404)
-    └── PaymentError              the payment provider failed or refused (detail to the log)
+    ├── PaymentError              the payment provider failed or refused (detail to the log)
+    ├── TooManyRequests           a per-client or per-email limit: try again later (429)
+    ├── StoreUnavailable          the database cannot save right now: nothing was done (503)
+    │   └── StoreBusy             another writer holds the database longer than we wait
+    └── CalendarUnavailable       an analyst's own calendar feed was never read: no times
 
 Pages show ``str(exc)``; the HTTP API maps ``code`` and ``status`` onto its JSON errors.
 """
@@ -93,3 +97,38 @@ class CalendlyRejected(CalendlyError):
 class PaymentError(BookingError):
     code = "payment_error"
     status = 502
+
+
+class CalendarUnavailable(BookingError):
+    """An analyst's calendar feed has never been read, so their free times cannot be
+    checked (and are not offered)."""
+
+    code = "calendar_unavailable"
+    status = 503
+
+
+class TooManyRequests(BookingError):
+    """A limit on what one client (or one email address) may do: try again later."""
+
+    code = "too_many_requests"
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int, **kw) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+
+
+class StoreUnavailable(BookingError):
+    """The database cannot save right now (its file is gone or unwritable): nothing was
+    done, so nothing is lost by trying again later."""
+
+    code = "store_unavailable"
+    status = 503
+    retry_after = 30
+
+
+class StoreBusy(StoreUnavailable):
+    """Another writer held the database longer than we wait."""
+
+    code = "store_busy"
+    retry_after = 5

@@ -160,6 +160,18 @@ class Settings:
         "How often the app looks for incomplete attempts to follow up (0: never; "
         "`booking followups run` does it from cron).",
     )
+    feed_ttl_seconds: int = _setting(
+        "BOOKING_FEED_TTL_SECONDS",
+        300,
+        "How long a local analyst's calendar feed (`busy_feeds`) is shared between visitors "
+        "before it is asked again (a 304 when unchanged).",
+    )
+    reminder_hours: str = _setting(
+        "BOOKING_REMINDER_HOURS",
+        "24,1",
+        "Comma-separated hours before a local meeting to email the visitor a reminder "
+        "(`none`: no reminders); Calendly bookings only with BOOKING_CALENDLY_CONFIRMATIONS=1.",
+    )
     sandbox_latency_ms: int = _setting(
         "CALENDLY_SANDBOX_LATENCY_MS",
         0,
@@ -215,11 +227,30 @@ class Settings:
     def mail_mode(self) -> str:
         return "smtp" if self.smtp_host else "outbox"
 
+    @property
+    def reminder_leads(self) -> tuple[float, ...]:
+        """BOOKING_REMINDER_HOURS as hours, largest first (already checked by validate)."""
+        if self.reminder_hours.strip().lower() in ("none", "off", "0"):
+            return ()
+        parts = [p.strip() for p in self.reminder_hours.split(",") if p.strip()]
+        return tuple(sorted({float(p) for p in parts}, reverse=True))
+
     def validate(self) -> None:
         if self.smtp_security not in ("starttls", "ssl", "none"):
             raise ConfigError(
                 f"BOOKING_SMTP_SECURITY={self.smtp_security!r} should be starttls, ssl or none."
             )
+        try:
+            leads = self.reminder_leads
+        except ValueError:
+            leads = (-1.0,)
+        if any(not 0 < hours <= 24 * 30 for hours in leads):
+            raise ConfigError(
+                f"BOOKING_REMINDER_HOURS={self.reminder_hours!r} should be hours before the "
+                "meeting between 0 and 720, comma-separated, such as 24,1."
+            )
+        if self.feed_ttl_seconds < 0:
+            raise ConfigError("BOOKING_FEED_TTL_SECONDS should be 0 or more seconds.")
         try:
             ZoneInfo(self.default_timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:

@@ -20,6 +20,8 @@ MIGRATIONS = {
         "m003_funnel_rollup",
         "m004_payments_mail_followups",
         "m005_one_booking_status",
+        "m006_local_calendars_manage_reminders",
+        "m010_limits_refusals_health",
     ],
     "calendly_sandbox": ["s001_sandbox_tables", "s002_deliveries_and_no_shows"],
     "sandbox_checkout": ["c001_sandbox_checkouts"],

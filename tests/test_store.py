@@ -43,6 +43,8 @@ def test_migrations_create_the_tables_in_wal_mode(tmp_path):
         "m003_funnel_rollup",
         "m004_payments_mail_followups",
         "m005_one_booking_status",
+        "m006_local_calendars_manage_reminders",
+        "m010_limits_refusals_health",
     ]
 
 
@@ -115,7 +117,7 @@ def test_each_thread_gets_its_own_connection(store):
     t.start()
     t.join()
     assert seen[0] is not store.db.conn
-    assert store.ping()
+    assert store.health(now=datetime(2026, 12, 1, tzinfo=UTC)) is None
 
 
 def test_nested_writes_commit_together_and_an_inner_failure_rolls_back_only_itself(tmp_path):

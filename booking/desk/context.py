@@ -21,6 +21,7 @@ from booking.domain.catalogue import Analyst, Catalogue, MeetingType
 from booking.domain.records import new_attempt_id
 from booking.domain.request import BookingRequest, Details, check_details, zone
 from booking.errors import BookingError
+from booking.feeds import BusyFeeds
 from booking.mail import Mail, SmtpTransport, deliver_due, enqueue
 from booking.payments.provider import PaymentProvider
 from booking.payments.sandbox import SandboxCheckout
@@ -91,8 +92,13 @@ class Context:
     availability_cache: TTLCache = field(default_factory=lambda: TTLCache(60))
     catalogue_cache: TTLCache = field(default_factory=lambda: TTLCache(300))
     modes: Modes | None = None
+    feeds: BusyFeeds | None = None  # local analysts' own calendars (busy_feeds)
 
     def __post_init__(self) -> None:
+        if self.feeds is None:
+            self.feeds = BusyFeeds(
+                self.store, ttl_seconds=self.settings.feed_ttl_seconds, clock=self.clock
+            )
         if self.modes is None:
             self.modes = Modes.of(
                 self.settings.public_url,

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from booking.calendly.client import WINDOW, CalendlyClient, parse_calendly_time
 from booking.domain.catalogue import Analyst, MeetingType
+from booking.domain.days_off import closed_intervals
 from booking.domain.slots import Interval, free_slots, group_by_day
 from booking.domain.wording import describe_time
 from booking.errors import (
@@ -130,8 +131,20 @@ class Offers:
             return self.calendly_slots(meeting, start, end)
         now = self.desk.clock()
         pad = timedelta(minutes=analyst.buffer_minutes + meeting.duration_minutes)
-        busy = self.desk.store.busy(slug, start - pad, end + pad, now=now)
+        busy = self.local_busy(analyst, start - pad, end + pad)
         return free_slots(analyst, meeting, busy, now=now, start=start, end=end)
+
+    def local_busy(
+        self, who: Analyst, start: datetime, end: datetime, *, fresh: bool = False
+    ) -> list[Interval]:
+        """What blocks a local analyst in [start, end): bookings and live holds, days off
+        (public holidays, time off) and the events in their own calendar feeds (asked
+        again first with ``fresh``). CalendarUnavailable when a feed was never read."""
+        busy = self.desk.store.busy(who.slug, start, end, now=self.desk.clock())
+        busy += closed_intervals(who, start, end)
+        if who.busy_feeds:
+            busy += self.desk.feeds.busy(who, start, end, fresh=fresh)
+        return busy
 
     def calendly_slots(
         self,
@@ -203,14 +216,27 @@ class Offers:
     def check_local_time(
         self, who: Analyst, meeting: MeetingType, start: datetime, tz: ZoneInfo
     ) -> None:
-        """Raise unless ``start`` is one of the analyst's working-hours slots (the store
-        then checks it is free, inside the booking transaction)."""
+        """Raise unless ``start`` is one of the analyst's working-hours slots on a day they
+        work, and their own calendar (asked again now) is still free then; the store then
+        checks our bookings, inside the booking transaction."""
         end = start + timedelta(minutes=meeting.duration_minutes)
-        offered = free_slots(
-            who, meeting, [], now=self.desk.clock(), start=start, end=start + _SECOND
-        )
-        if Interval(start, end) not in offered:
+        now = self.desk.clock()
+        slot = Interval(start, end)
+        closed = closed_intervals(who, start - timedelta(days=1), end + timedelta(days=1))
+
+        def offered(busy: list[Interval]) -> bool:
+            return slot in free_slots(who, meeting, busy, now=now, start=start, end=start + _SECOND)
+
+        if not offered(closed):
             raise not_offered(start, tz, who, meeting)
+        if who.busy_feeds:
+            pad = timedelta(minutes=who.buffer_minutes)
+            if not offered(self.desk.feeds.busy(who, start - pad, end + pad, fresh=True)):
+                raise SlotTaken(
+                    f"{describe_time(start, tz)} is no longer free in {who.name}'s calendar; "
+                    "please pick another time.",
+                    field="startTime",
+                )
 
     def check_calendly_time(
         self, who: Analyst, meeting: MeetingType, start: datetime, tz: ZoneInfo

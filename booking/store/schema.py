@@ -244,3 +244,62 @@ def m005_one_booking_status(db: Database) -> None:
         "CREATE UNIQUE INDEX bookings_occupancy ON bookings (analyst, start_utc) "
         "WHERE provider = 'local' AND status IN ('confirmed', 'held')"
     )
+
+
+@migrations()
+def m006_local_calendars_manage_reminders(db: Database) -> None:
+    """Local analysts for real: each booking's invitation sequence and when its time was
+    set, private manage tokens (only their SHA-256 is kept), reminders sent (once each per
+    booking, time and lead), and the last good copy of every analyst's calendar feed."""
+    db["bookings"].add_column("sequence", int, not_null_default=0)
+    db["bookings"].add_column("scheduled_at", str)
+    db.execute("UPDATE bookings SET scheduled_at = created_at")
+    db["bookings"].create_index(["status", "start_utc"], index_name="bookings_upcoming")
+    db["manage_tokens"].create(
+        {"token_hash": str, "reference": str, "created_at": str},
+        pk="token_hash",
+        not_null={"reference", "created_at"},
+        foreign_keys=[("reference", "bookings", "reference")],
+    )
+    db["manage_tokens"].create_index(["reference"])
+    db["reminders_sent"].create(
+        {"reference": str, "start_utc": str, "hours": str, "sent_at": str},
+        pk=("reference", "start_utc", "hours"),
+        not_null={"sent_at"},
+    )
+    db["feed_copies"].create(
+        {
+            "feed_key": str,  # SHA-256 of the feed address: private addresses stay out
+            "body": bytes,
+            "etag": str,
+            "last_modified": str,
+            "fetched_at": str,  # when the body was last read anew
+            "checked_at": str,  # when the feed was last asked (changed or not)
+            "failed_at": str,  # when the last failure happened (None once it works again)
+            "error": str,
+        },
+        pk="feed_key",
+    )
+
+
+@migrations()
+def m010_limits_refusals_health(db: Database) -> None:
+    """Ready for the public internet: per-client counters in fixed windows (pruned as
+    windows pass, so they cannot fill the disk), exact counts of refused webhook
+    deliveries (only a bounded sample of their bodies is kept), and the row a health check
+    writes to prove the database still takes writes."""
+    db["rate_limits"].create(
+        {"bucket": str, "client": str, "window": int, "count": int},
+        pk=("bucket", "client", "window"),
+    )
+    db["rate_limits"].create_index(["window"])
+    db["webhook_refusals"].create(
+        {"day": str, "source": str, "rejection": str, "count": int},
+        pk=("day", "source", "rejection"),
+    )
+    db.execute(
+        "INSERT INTO webhook_refusals (day, source, rejection, count) "
+        "SELECT substr(received_at, 1, 10), source, coalesce(rejection, 'refused'), count(*) "
+        "FROM webhook_deliveries WHERE verified = 0 GROUP BY 1, 2, 3"
+    )
+    db["health_probe"].create({"id": int, "at": str}, pk="id")

@@ -1,0 +1,197 @@
+"""Busy time from an iCalendar feed: which instants an analyst's own calendar blocks.
+
+The feed is read by ``icalendar``, Google's ``X-WR-TIMEZONE`` is brought into RFC 5545
+form by ``x-wr-timezone``, and recurrences (RRULE, RDATE, EXDATE, moved or cancelled
+instances) are expanded by ``recurring-ical-events``. What blocks:
+
+- every event, each occurrence of a recurring one;
+- an all-day event: the whole day (or days) in the analyst's zone;
+- a floating time (no zone, no X-WR-TIMEZONE): wall-clock time in the analyst's zone.
+
+What does not: ``TRANSP:TRANSPARENT`` ("show as free"), Outlook's
+``X-MICROSOFT-CDO-BUSYSTATUS:FREE``, and ``STATUS:CANCELLED`` events or instances.
+
+Feeds are large (years of history, attendee lists, descriptions), so before the parser
+sees one, ``reduce`` keeps only what decides busy time: the calendar's zone properties,
+its VTIMEZONEs, and of each VEVENT the timing and status properties; and it drops single
+(non-recurring) events that lie wholly outside the window asked for. Anything it cannot
+judge for certain is kept for the real parser, so it only ever saves work.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import icalendar
+import recurring_ical_events
+import x_wr_timezone
+from recurring_ical_events import ComponentsWithName, EventAdapter, Occurrence
+
+from booking.domain.slots import Interval
+
+# What a VEVENT needs for busy time; everything else (SUMMARY, DESCRIPTION, ATTENDEE, …)
+# and every subcomponent (VALARM) is left out.
+EVENT_PROPERTIES = frozenset(
+    {
+        b"UID",
+        b"DTSTART",
+        b"DTEND",
+        b"DURATION",
+        b"RRULE",
+        b"RDATE",
+        b"EXDATE",
+        b"EXRULE",
+        b"RECURRENCE-ID",
+        b"SEQUENCE",
+        b"STATUS",
+        b"TRANSP",
+        b"X-MICROSOFT-CDO-BUSYSTATUS",
+    }
+)
+CALENDAR_PROPERTIES = frozenset({b"VERSION", b"PRODID", b"CALSCALE", b"X-WR-TIMEZONE"})
+# Properties that make an event more than one occurrence (or part of a series).
+_SERIES = (b"RRULE", b"RDATE", b"EXRULE", b"RECURRENCE-ID", b"DURATION")
+_NAME = re.compile(rb"^([A-Za-z0-9-]+)[;:]")
+_FIRST_DAY = re.compile(rb":(\d{4})(\d{2})(\d{2})")
+_FOLD = re.compile(rb"\r?\n[ \t]")
+# A day either side of the window: an event's own zone can be up to 14 hours off UTC.
+_MARGIN = timedelta(days=2)
+
+
+class FeedUnreadable(ValueError):
+    """The bytes are not an iCalendar feed we can read."""
+
+
+def _day(line: bytes) -> date | None:
+    m = _FIRST_DAY.search(line)
+    if not m:
+        return None
+    try:
+        return date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        return None
+
+
+def _may_touch(event: list[bytes], first: date, last: date) -> bool:
+    """False only for a single event certainly outside [first, last] (with a margin)."""
+    start = end = None
+    for line in event:
+        name = line[:16].upper()
+        if name.startswith(_SERIES):
+            return True
+        if name.startswith(b"DTSTART"):
+            start = _day(line)
+        elif name.startswith(b"DTEND"):
+            end = _day(line)
+    if start is None:
+        return True
+    end = end or start
+    return start <= last + _MARGIN and end >= first - _MARGIN
+
+
+def reduce(data: bytes, first: date, last: date) -> bytes:
+    """The feed with only what decides busy time between ``first`` and ``last``."""
+    out: list[bytes] = []
+    event: list[bytes] | None = None
+    skip = 0  # depth inside a component we leave out
+    in_zone = False
+    for line in _FOLD.sub(b"", data).splitlines():
+        if skip:
+            upper = line[:6].upper()
+            skip += (upper == b"BEGIN:") - (upper[:4] == b"END:")
+            continue
+        m = _NAME.match(line)
+        if not m:
+            continue
+        name = m[1].upper()
+        if in_zone:
+            out.append(line)
+            in_zone = not line.upper().startswith(b"END:VTIMEZONE")
+        elif name == b"BEGIN":
+            what = line[6:].strip().upper()
+            if event is None and what == b"VEVENT":
+                event = [line]
+            elif event is None and what in (b"VCALENDAR", b"VTIMEZONE"):
+                in_zone = what == b"VTIMEZONE"
+                out.append(line)
+            else:
+                skip = 1
+        elif name == b"END":
+            if event is None:
+                out.append(line)
+                continue
+            event.append(line)
+            if _may_touch(event, first, last):
+                out += event
+            event = None
+        elif event is not None:
+            if name in EVENT_PROPERTIES:
+                event.append(line)
+        elif name in CALENDAR_PROPERTIES:
+            out.append(line)
+    return b"\r\n".join(out) + b"\r\n"
+
+
+class _BusyAdapter(EventAdapter):
+    """A VEVENT that knows whether it blocks time."""
+
+    @property
+    def blocks(self) -> bool:
+        event = self._component
+        if str(event.get("STATUS", "")).upper() == "CANCELLED":
+            return False
+        if str(event.get("TRANSP", "")).upper() == "TRANSPARENT":
+            return False
+        return str(event.get("X-MICROSOFT-CDO-BUSYSTATUS", "")).upper() != "FREE"
+
+
+class _BusyOccurrence(Occurrence):
+    """An occurrence handed back as (start, end, adapter) instead of a copied component:
+    busy time needs only those, and copying thousands of components is the slow part."""
+
+    def as_component(self, keep_recurrence_attributes: bool):
+        return self.start, self.end, self._adapter
+
+
+_SELECT = ComponentsWithName("VEVENT", adapter=_BusyAdapter, occurrence=_BusyOccurrence)
+
+
+def _instant(value: date | datetime, zone: ZoneInfo) -> datetime:
+    if not isinstance(value, datetime):  # a date: midnight in the analyst's zone
+        return datetime.combine(value, time(0), tzinfo=zone).astimezone(UTC)
+    if value.tzinfo is None:  # floating: the analyst's wall clock
+        value = value.replace(tzinfo=zone)
+    return value.astimezone(UTC)
+
+
+def busy_intervals(data: bytes, zone: ZoneInfo, start: datetime, end: datetime) -> list[Interval]:
+    """The busy time a feed blocks that touches [start, end), sorted (not merged).
+
+    Raises FeedUnreadable for bytes that are not a readable iCalendar feed."""
+    first, last = start.astimezone(zone).date(), end.astimezone(zone).date()
+    try:
+        calendars = icalendar.Calendar.from_ical(reduce(data, first, last), multiple=True)
+    except (ValueError, IndexError, KeyError) as exc:
+        raise FeedUnreadable(f"not readable as iCalendar ({exc})") from exc
+    if not calendars:
+        raise FeedUnreadable("it holds no VCALENDAR")
+    out = []
+    for calendar in calendars:
+        try:
+            query = recurring_ical_events.of(
+                x_wr_timezone.to_standard(calendar), skip_bad_series=True, components=[_SELECT]
+            )
+            found = query.between(start - _MARGIN, end + _MARGIN)
+        except (ValueError, KeyError, recurring_ical_events.InvalidCalendar) as exc:
+            raise FeedUnreadable(f"its events cannot be read ({exc})") from exc
+        for begin, finish, adapter in found:
+            if not adapter.blocks:
+                continue
+            if not isinstance(begin, datetime) and begin == finish:
+                finish = begin + timedelta(days=1)  # an all-day event without an end
+            block = Interval(_instant(begin, zone), _instant(finish, zone))
+            if block.start < block.end and block.start < end and block.end > start:
+                out.append(block)
+    return sorted(out)
