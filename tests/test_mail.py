@@ -36,6 +36,9 @@ def make_booking(**changes) -> SimpleNamespace:
         "notes": "Bring the <b>charts</b> & data",
         "visitor_tz": "Europe/London",
         "created_at": T0,
+        "status": "confirmed",
+        "sequence": 0,
+        "place": None,
     }
     return SimpleNamespace(**{**fields, **changes})
 
@@ -86,8 +89,10 @@ def test_confirmation_arrives_through_smtp_with_a_correct_ics_and_escaped_html(s
     assert msg["Subject"] == "Booked: Intro call with Maya Chen, Tue 8 Dec 10:00 GMT"
     [ics] = [p for p in msg.iter_attachments() if p.get_filename() == "BD-TEST-0001.ics"]
     assert ics.get_content_type() == "text/calendar"
-    assert ics.get_param("method") == "PUBLISH"
-    event = Calendar.from_ical(ics.get_content()).walk("VEVENT")[0]
+    assert ics.get_param("method") == "REQUEST"  # an invitation: the part says as the file
+    invitation = Calendar.from_ical(ics.get_content())
+    assert invitation["METHOD"] == "REQUEST"
+    event = invitation.walk("VEVENT")[0]
     assert event["DTSTART"].dt == booking.start
     page = msg.get_body(("html",)).get_content()
     assert "&lt;script&gt;" in page and "<script>" not in page

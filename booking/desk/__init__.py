@@ -4,12 +4,15 @@ outside parties. One module per journey, each reached as an attribute of the ``D
     desk.submit(BookingRequest(...))  → Outcome: 'checkout' | 'redirect' | 'embed' | 'booked'
     desk.offers      meeting types and free times          (offers.py)
     desk.local       book / hold / cancel a local slot     (local.py)
+    desk.manage      the visitor's private link: view, move, cancel  (manage.py)
+    desk.reminders   reminder emails before meetings       (reminders.py)
     desk.handoff     Calendly: link, embed or direct       (handoff.py)
     desk.checkout    Proceed to Pay and its settling       (checkout.py)
     desk.calendly_sync  apply Calendly's changes, reconcile (calendly_sync.py)
     desk.inbox       Calendly and Stripe webhooks          (inbox.py)
     desk.followups   chasing incomplete attempts           (followups.py)
     desk.owner       sign-in, analytics, health            (owner.py)
+    desk.limits      per-client and per-email limits       (limits.py)
 
 ``build_desk(settings)`` (wiring.py) builds the whole desk; the edges never build parts.
 """
@@ -26,14 +29,18 @@ from booking.desk.context import Context, Modes, system_clock
 from booking.desk.followups import Followups
 from booking.desk.handoff import Handoff
 from booking.desk.inbox import Inbox
+from booking.desk.limits import Limits
 from booking.desk.local import LocalBooking
+from booking.desk.manage import Manage
 from booking.desk.offers import Offers
 from booking.desk.owner import Owner
+from booking.desk.reminders import Reminders
 from booking.domain.catalogue import MeetingType
 from booking.domain.records import Booking, Outcome
 from booking.domain.request import BookingRequest
 from booking.errors import BookingError, NotFound
 from booking.store import parse_iso
+from booking.store.diary import Diary
 
 
 class Desk(Context):
@@ -46,6 +53,19 @@ class Desk(Context):
     @cached_property
     def local(self) -> LocalBooking:
         return LocalBooking(self)
+
+    @cached_property
+    def manage(self) -> Manage:
+        return Manage(self)
+
+    @cached_property
+    def reminders(self) -> Reminders:
+        return Reminders(self)
+
+    @cached_property
+    def diary(self) -> Diary:
+        """The store's side of bookings after they are made (tokens, moves, reminders)."""
+        return Diary(self.store)
 
     @cached_property
     def handoff(self) -> Handoff:
@@ -71,6 +91,10 @@ class Desk(Context):
     def owner(self) -> Owner:
         return Owner(self)
 
+    @cached_property
+    def limits(self) -> Limits:
+        return Limits(self)
+
     def submit(self, request: BookingRequest) -> Outcome:
         """Take a visitor's booking try the whole way the desk can: pay first for a priced
         session, else book a local slot or hand over to Calendly in the analyst's mode."""
@@ -83,7 +107,12 @@ class Desk(Context):
         if who.provider == "calendly":
             return self.handoff.begin(replace(request, attempt_id=attempt_id))
         booking = self.local.book(replace(request, attempt_id=attempt_id))
-        return Outcome("booked", reference=booking.reference, attempt_id=attempt_id)
+        return Outcome(
+            "booked",
+            reference=booking.reference,
+            attempt_id=attempt_id,
+            manage_token=booking.manage_token,
+        )
 
     def booking(self, reference: str) -> Booking:
         """A booking as a person reads it, or NotFound."""
@@ -118,6 +147,8 @@ class Desk(Context):
             created_at=parse_iso(row["created_at"]),
             cancel_url=row["cancel_url"] or "",
             reschedule_url=row["reschedule_url"] or "",
+            sequence=row["sequence"] or 0,
+            cancel_reason=row["cancel_reason"] or "",
         )
 
 

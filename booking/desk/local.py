@@ -3,6 +3,7 @@ cancel it. The store checks and takes the slot in one transaction."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -45,22 +46,30 @@ class LocalBooking:
         desk = self.desk
         attempt_id = desk.attempt_for(request.attempt_id, request.source, request.timezone)
         with desk.failure_recorded(attempt_id, funnel.BOOKING_FAILED):
+            desk.limits.booking_try(request.client)
             who = desk.offers.local_analyst(request.analyst or "")
             meeting = who.meeting_type(request.meeting_type)
             if not meeting.is_free:
                 raise pay_first(meeting)
             details, start, tz = desk.take_details(attempt_id, who, meeting, request)
-            reference = self.take_slot(attempt_id, who, meeting, details, start, tz, hold=False)
-        return self.confirmed(reference)
+            with desk.store.write():  # the limit, the slot and its confirmation: all or none
+                desk.limits.per_email(details.email, who.slug, name=who.name, holding=False)
+                reference = self.take_slot(attempt_id, who, meeting, details, start, tz, hold=False)
+                return self.confirmed(reference)
 
     def confirmed(self, reference: str) -> Booking:
-        """A newly confirmed local booking: the visitor's confirmation email is queued."""
-        booking = self.desk.booking(reference)
-        self.desk.send(confirmation, booking, manage_url=self.manage_url(booking))
-        return booking
-
-    def manage_url(self, booking: Booking) -> str:
-        return self.desk.link(f"/success?ref={booking.reference}")
+        """A newly confirmed local booking: the visitor's confirmation email (with a private
+        manage link) is queued; the booking comes back with a manage token of its own for
+        the visitor who just booked."""
+        desk = self.desk
+        booking = desk.booking(reference)
+        desk.send(
+            confirmation,
+            booking,
+            manage_url=desk.manage.url(reference, desk.manage.issue(reference)),
+            organizer=desk.settings.mail_from,
+        )
+        return replace(booking, manage_token=desk.manage.issue(reference))
 
     def take_slot(
         self,
@@ -99,6 +108,8 @@ class LocalBooking:
                 "visitor_tz": visitor_zone.key,
                 "price": str(meeting.price),
                 "currency": meeting.currency,
+                "sequence": 0,
+                "scheduled_at": iso(now),
             },
             clear_from=start - buffer,
             clear_to=end + buffer,
@@ -116,19 +127,15 @@ class LocalBooking:
             hold_ref, BookingStatus.RELEASED, now=self.desk.clock(), only_if=(BookingStatus.HELD,)
         )
 
-    def cancel(self, reference: str) -> Booking:
-        """Cancel a local booking (the visitor, from their confirmation). A paid one is
-        marked refund due for the owner; the visitor gets a cancellation email."""
+    def cancel(self, reference: str, *, reason: str = "", by: str = "visitor") -> Booking:
+        """Cancel a local booking (the visitor, from their manage link). A paid one is
+        marked refund due for the owner; the visitor gets a cancellation email whose
+        invitation (METHOD:CANCEL, next SEQUENCE) takes it out of their calendar."""
         desk = self.desk
         booking = desk.booking(reference)
         if booking.analyst.provider != "local":
             raise NotBookable("Calendly bookings are cancelled on Calendly: use its link.")
-        if not desk.store.set_booking_status(
-            booking.reference,
-            BookingStatus.CANCELED,
-            now=desk.clock(),
-            only_if=(BookingStatus.CONFIRMED,),
-        ):
+        if not desk.diary.cancel(booking.reference, reason=reason, by=by, now=desk.clock()):
             return booking  # cancelled already
         self.after_cancel(booking.reference)
         return desk.booking(booking.reference)
@@ -150,5 +157,9 @@ class LocalBooking:
             refund = desk.checkout.refund_paid(row["attempt_id"], reason="canceled")
         if row and (row["provider"] == "local" or desk.settings.calendly_confirmations):
             desk.send(
-                cancellation, desk.booking(reference), book_url=desk.link("/"), refund_due=refund
+                cancellation,
+                desk.booking(reference),
+                book_url=desk.link("/"),
+                refund_due=refund,
+                organizer=desk.settings.mail_from,
             )

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from booking.domain.catalogue import Analyst, MeetingType
+from booking.domain.place import Place
 
 _REF_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L
 
@@ -15,6 +16,11 @@ _REF_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L
 def new_attempt_id() -> str:
     """An unguessable attempt id (it travels to Calendly as utm_content)."""
     return "att_" + secrets.token_urlsafe(16)
+
+
+def new_manage_token() -> str:
+    """A booking's private manage key: 192 random bits, URL-safe (only its hash is kept)."""
+    return secrets.token_urlsafe(24)
 
 
 def new_reference() -> str:
@@ -40,6 +46,7 @@ class Outcome:
     reference: str | None = None
     url: str | None = None
     attempt_id: str | None = None
+    manage_token: str | None = None  # 'booked': the visitor's private key to the booking
 
 
 @dataclass(frozen=True)
@@ -74,7 +81,16 @@ class Booking:
     created_at: datetime
     cancel_url: str = ""  # Calendly bookings: Calendly's own links
     reschedule_url: str = ""
+    sequence: int = 0  # the invitation's SEQUENCE: one more on every change
+    cancel_reason: str = ""
+    # Only on a booking just made: the visitor's private key to it (never stored as such).
+    manage_token: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.visitor_tz)
+
+    @property
+    def place(self) -> Place | None:
+        """Where the meeting happens (the meeting type's location), if it says."""
+        return self.meeting.place(self.reference)

@@ -6,6 +6,9 @@ from booking.mail.messages import (
     cancellation,
     confirmation,
     followup,
+    late_payment_refund,
+    reminder,
+    rescheduled,
     when,
 )
 from booking.mail.outbox import (
@@ -29,7 +32,10 @@ __all__ = [
     "enqueue",
     "followup",
     "from_settings",
+    "late_payment_refund",
     "outbox",
+    "reminder",
+    "rescheduled",
     "text_body",
     "when",
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
@@ -51,11 +52,18 @@ class Mail:
         msg.add_alternative(self.html, subtype="html", cte="quoted-printable")
         for filename, mime, data in self.attachments:
             maintype, subtype = mime.split("/", 1)
-            params = {"method": "PUBLISH", "charset": "utf-8"} if mime == "text/calendar" else {}
+            calendar = mime == "text/calendar"
+            params = {"method": _method(data), "charset": "utf-8"} if calendar else {}
             msg.add_attachment(
                 data, maintype=maintype, subtype=subtype, filename=filename, params=params
             )
         return msg
+
+
+def _method(ics: bytes) -> str:
+    """The iTIP method an .ics declares (the MIME part must say the same)."""
+    found = re.search(rb"^METHOD:([A-Z-]+)\r?$", ics, flags=re.M)
+    return found[1].decode() if found else "PUBLISH"
 
 
 # --------------------------------------------------------------------------- renderers
@@ -148,44 +156,127 @@ def _hi(name: str) -> str:
 
 
 def _facts(booking) -> tuple:
+    place = booking.place
     return (
         ("When", when(booking)),
         ("With", booking.analyst.name),
         ("Session", booking.meeting.name),
+        *((("Where", f"{place.label}: {place.text}"),) if place else ()),
         ("Reference", booking.reference),
     )
 
 
-def _booked(booking, *, brand: str, kind: str, links: list[tuple]) -> Mail:
+def _place_link(booking) -> list[tuple]:
+    """A link to join the meeting, when it happens at one."""
+    place = booking.place
+    if place and place.is_link:
+        return [("link", "Join the video call", place.url)]
+    if place and place.kind == "phone":
+        return [("link", f"Call {place.text}", place.url)]
+    return []
+
+
+def _booked(
+    booking,
+    *,
+    brand: str,
+    kind: str,
+    links: list[tuple],
+    organizer: str = "bookings@localhost",
+    manage_url: str = "",
+    title: str = "You're booked",
+    news: str = "",
+    key: str = "",
+    subject: str = "Booked",
+) -> Mail:
     ref = booking.reference
-    ics = booking_ics(booking, brand=brand, stamp=booking.created_at)
+    ics = booking_ics(
+        booking, brand=brand, stamp=booking.created_at, organizer=organizer, manage_url=manage_url
+    )
     blocks = [
         ("p", _hi(booking.name)),
-        ("p", f"Your {booking.meeting.name} with {booking.analyst.name} is booked."),
+        ("p", news or f"Your {booking.meeting.name} with {booking.analyst.name} is booked."),
         ("facts", _facts(booking)),
+        *_place_link(booking),
     ]
     if booking.notes:
         blocks += [("p", "Your notes:"), ("quote", booking.notes)]
     blocks += [("p", "The calendar invitation is attached."), *links]
     return _mail(
         brand=brand,
-        title="You're booked",
+        title=title,
         blocks=blocks,
         footer=f"{brand} · you booked with this address.",
         kind=kind,
-        key=f"{kind}:{ref}",
+        key=key or f"{kind}:{ref}",
         to=booking.email,
-        subject=f"Booked: {booking.meeting.name} with {booking.analyst.name}, {_short(booking)}",
+        subject=f"{subject}: {booking.meeting.name} with {booking.analyst.name}, {_short(booking)}",
         attachments=((f"{ref}.ics", "text/calendar", ics),),
         attempt_id=getattr(booking, "attempt_id", None),
         booking_ref=ref,
     )
 
 
-def confirmation(booking, *, brand: str, manage_url: str) -> Mail:
-    """A local booking is confirmed: the details, the .ics, and where to cancel."""
-    links = [("button", "View or cancel your booking", manage_url)]
-    return _booked(booking, brand=brand, kind="confirmation", links=links)
+def confirmation(
+    booking, *, brand: str, manage_url: str, organizer: str = "bookings@localhost"
+) -> Mail:
+    """A local booking is confirmed: the details, where to meet, the invitation, and the
+    private link to change or cancel it."""
+    links = [("button", "Change or cancel your booking", manage_url)]
+    return _booked(
+        booking,
+        brand=brand,
+        kind="confirmation",
+        links=links,
+        organizer=organizer,
+        manage_url=manage_url,
+    )
+
+
+def rescheduled(
+    booking, *, brand: str, manage_url: str, previous: str, organizer: str = "bookings@localhost"
+) -> Mail:
+    """A local booking moved to another time: the new time, an updated invitation (same
+    UID, higher SEQUENCE) that replaces the old one in the visitor's calendar."""
+    what = f"{booking.meeting.name} with {booking.analyst.name}"
+    return _booked(
+        booking,
+        brand=brand,
+        kind="rescheduled",
+        links=[("button", "Change or cancel your booking", manage_url)],
+        organizer=organizer,
+        manage_url=manage_url,
+        title="Your booking has moved",
+        news=f"Your {what} has moved from {previous} to the time below.",
+        key=f"rescheduled:{booking.reference}:{booking.sequence}",
+        subject="Moved",
+    )
+
+
+def reminder(booking, *, brand: str, manage_url: str, hours: float) -> Mail:
+    """A reminder ahead of a meeting: when, where, and the link to change it."""
+    what = f"{booking.meeting.name} with {booking.analyst.name}"
+    soon = f"in {hours:g} hour{'s' if hours != 1 else ''}" if hours < 48 else "soon"
+    blocks = [
+        ("p", _hi(booking.name)),
+        ("p", f"A reminder: your {what} starts {soon}."),
+        ("facts", _facts(booking)),
+        *_place_link(booking),
+        ("button", "Change or cancel your booking", manage_url),
+    ]
+    start = booking.start.astimezone(ZoneInfo("UTC")).strftime("%Y%m%dT%H%M%SZ")
+    return _mail(
+        brand=brand,
+        title=f"Coming up: {what}",
+        blocks=blocks,
+        footer=f"{brand} · you booked with this address.",
+        kind="reminder",
+        key=f"reminder:{booking.reference}:{start}:{hours:g}",
+        to=booking.email,
+        subject=f"Reminder: {what}, {_short(booking)}",
+        attempt_id=getattr(booking, "attempt_id", None),
+        booking_ref=booking.reference,
+    )
 
 
 def calendly_confirmation(booking, *, brand: str, cancel_url: str, reschedule_url: str) -> Mail:
@@ -195,8 +286,16 @@ def calendly_confirmation(booking, *, brand: str, cancel_url: str, reschedule_ur
     return _booked(booking, brand=brand, kind="calendly_confirmation", links=links)
 
 
-def cancellation(booking, *, brand: str, book_url: str, refund_due: bool) -> Mail:
-    """A booking was cancelled; say so, mention a refund if one is due, offer to rebook."""
+def cancellation(
+    booking,
+    *,
+    brand: str,
+    book_url: str,
+    refund_due: bool,
+    organizer: str = "bookings@localhost",
+) -> Mail:
+    """A booking was cancelled; say so, mention a refund if one is due, offer to rebook.
+    The attached METHOD:CANCEL invitation takes it out of the visitor's calendar."""
     what = f"{booking.meeting.name} with {booking.analyst.name}"
     blocks = [
         ("p", _hi(booking.name)),
@@ -215,6 +314,13 @@ def cancellation(booking, *, brand: str, book_url: str, refund_due: bool) -> Mai
         key=f"cancellation:{booking.reference}",
         to=booking.email,
         subject=f"Cancelled: {what}, {_short(booking)}",
+        attachments=(
+            (
+                f"{booking.reference}.ics",
+                "text/calendar",
+                booking_ics(booking, brand=brand, stamp=booking.created_at, organizer=organizer),
+            ),
+        ),
         attempt_id=getattr(booking, "attempt_id", None),
         booking_ref=booking.reference,
     )
@@ -256,4 +362,42 @@ def followup(
             ("List-Unsubscribe", f"<{stop_url}>"),
             ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
         ),
+    )
+
+
+def late_payment_refund(
+    *,
+    to: str,
+    name: str,
+    payment_id: str,
+    attempt_id: str,
+    amount: str,
+    what: str,
+    when_text: str,
+    book_url: str,
+    brand: str,
+) -> Mail:
+    """A payment came through after its held time had gone to someone else: nothing is
+    booked, the payment is due back in full, and here is the way to choose another time."""
+    blocks = [
+        ("p", _hi(name)),
+        (
+            "p",
+            f"Your payment of {amount} for a {what} on {when_text} came through after "
+            "that time had been taken, so nothing was booked.",
+        ),
+        ("p", f"Your {amount} will be refunded in full to the card you paid with."),
+        ("facts", (("Payment", payment_id),)),
+        ("button", "Choose another time", book_url),
+    ]
+    return _mail(
+        brand=brand,
+        title="Your payment will be refunded",
+        blocks=blocks,
+        footer=f"{brand} · you paid with this address.",
+        kind="refund_due",
+        key=f"refund_due:{payment_id}",
+        to=to,
+        subject=f"Refund due: {what}, {when_text}",
+        attempt_id=attempt_id,
     )

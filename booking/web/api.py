@@ -7,6 +7,7 @@ them into status codes and the error envelope ``{"success": false, "error", "mes
 from __future__ import annotations
 
 import logging
+import math
 from datetime import date, datetime
 
 from fastapi import FastAPI, Query, Request
@@ -21,6 +22,7 @@ from booking.domain.records import Booking, Receipt
 from booking.domain.request import MAX_NAME, MAX_NOTES, BookingRequest, zone
 from booking.errors import BookingError, InvalidInput, NotBookable, NotFound, SlotUnavailable
 from booking.signatures import HEADER as SIGNATURE_HEADER
+from booking.web.clients import client_address
 from booking.web.ingest import GroupCommit
 
 log = logging.getLogger(__name__)
@@ -104,6 +106,14 @@ class BookingOut(CamelModel):
     timezone: str
     name: str
     email: str
+    location: str | None = Field(
+        default=None, description="Where to meet: a video link, a phone number or an address."
+    )
+    sequence: int = Field(default=0, description="The invitation's SEQUENCE (one per change).")
+    manage_token: str | None = Field(
+        default=None, description="The private key to see, move or cancel this booking."
+    )
+    manage_url: str | None = Field(default=None, description="The private manage page.")
 
 
 class BookingCreated(CamelModel):
@@ -124,9 +134,15 @@ def error(status: int, code: str, message: str, field: str | None = None) -> JSO
     return JSONResponse(body, status_code=status)
 
 
-def _booking_out(b: Booking) -> BookingOut:
+def _booking_out(b: Booking, *, token: str | None = None, url: str | None = None) -> BookingOut:
+    """A booking in the API's words; ``token`` and ``url`` only for the key's holder."""
     tz = b.zone
+    place = b.place
     return BookingOut(
+        location=place.text if place else None,
+        sequence=b.sequence,
+        manage_token=token,
+        manage_url=url,
         reference=b.reference,
         status=b.status,
         analyst=b.analyst.slug,
@@ -140,6 +156,13 @@ def _booking_out(b: Booking) -> BookingOut:
 
 
 def create_api(desk: Desk) -> FastAPI:
+    trusted = desk.settings.proxy_networks
+
+    def client_of(request: Request) -> str:
+        """The client's address, for the per-client limits (see web/clients.py)."""
+        peer = request.client.host if request.client else None
+        return client_address(peer, request.headers, trusted)
+
     ingest = GroupCommit(desk.inbox.calendly_batch, "webhook-ingest")
     api = FastAPI(
         title=f"{desk.settings.brand_name} API",
@@ -147,7 +170,10 @@ def create_api(desk: Desk) -> FastAPI:
         description="Analysts, availability and bookings. All times are ISO 8601 with offset.",
         responses={
             400: {"model": ErrorOut, "description": "The request body could not be read."},
+            413: {"model": ErrorOut, "description": "The request body is larger than we read."},
             422: {"model": ErrorOut},
+            429: {"model": ErrorOut, "description": "Over a limit; see Retry-After."},
+            503: {"model": ErrorOut, "description": "Nothing was saved; see Retry-After."},
         },
     )
 
@@ -169,7 +195,10 @@ def create_api(desk: Desk) -> FastAPI:
     async def bookingerror(_: Request, exc: BookingError) -> JSONResponse:
         if exc.status >= 500:
             log.error("booking error: %s", exc)
-        return error(exc.status, exc.code, str(exc), exc.field)
+        response = error(exc.status, exc.code, str(exc), exc.field)
+        if (wait := getattr(exc, "retry_after", None)) is not None:
+            response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+        return response
 
     @api.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -220,6 +249,7 @@ def create_api(desk: Desk) -> FastAPI:
         responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
     )
     def availability(
+        request: Request,
         slug: str,
         meeting_type: str = Query(alias="meetingType"),
         start: date = Query(),
@@ -227,7 +257,9 @@ def create_api(desk: Desk) -> FastAPI:
         timezone: str = Query(default="UTC"),
     ) -> AvailabilityOut:
         tz = zone(timezone)
-        slots = desk.offers.slots_between_dates(slug, meeting_type, start, end, tz)
+        slots = desk.offers.slots_between_dates(
+            slug, meeting_type, start, end, tz, client=client_of(request)
+        )
         return AvailabilityOut(
             timezone=timezone,
             slots=[
@@ -243,7 +275,7 @@ def create_api(desk: Desk) -> FastAPI:
         response_model_by_alias=True,
         responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
     )
-    def create_booking(body: BookingIn) -> BookingCreated:
+    def create_booking(request: Request, body: BookingIn) -> BookingCreated:
         booking = desk.local.book(
             BookingRequest(
                 analyst=body.analyst,
@@ -254,9 +286,12 @@ def create_api(desk: Desk) -> FastAPI:
                 notes=body.notes,
                 timezone=body.timezone,
                 source="api",
+                client=client_of(request),
             )
         )
-        return BookingCreated(booking=_booking_out(booking))
+        token = booking.manage_token
+        url = desk.manage.url(booking.reference, token) if token else None
+        return BookingCreated(booking=_booking_out(booking, token=token, url=url))
 
     @api.post(
         "/calendly/create-booking",
@@ -264,7 +299,9 @@ def create_api(desk: Desk) -> FastAPI:
         response_model_by_alias=True,
         responses={422: {"model": ErrorOut}, 502: {"model": ErrorOut}},
     )
-    def create_calendly_booking(body: CalendlyBookingIn) -> CalendlyBookingOut | JSONResponse:
+    def create_calendly_booking(
+        request: Request, body: CalendlyBookingIn
+    ) -> CalendlyBookingOut | JSONResponse:
         """Create a pre-filled single-use Calendly link for the visitor (the seed's contract)."""
         try:
             url = desk.handoff.link_for(
@@ -277,6 +314,7 @@ def create_api(desk: Desk) -> FastAPI:
                     notes=body.notes,
                     timezone=body.timezone or desk.settings.default_timezone,
                     source="api",
+                    client=client_of(request),
                 )
             )
         except (InvalidInput, NotFound, SlotUnavailable, NotBookable) as exc:
@@ -307,6 +345,9 @@ def create_api(desk: Desk) -> FastAPI:
         receipt = await ingest.submit((body, request.headers.get(SIGNATURE_HEADER)))
         return answer(receipt)
 
+    from booking.web.manage_api import add_manage_routes  # it builds on this module
+
+    add_manage_routes(api, desk)
     return api
 
 
