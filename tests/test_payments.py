@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import replace
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -334,3 +335,91 @@ def test_a_signed_stripe_delivery_that_is_not_json_is_stored_and_answered_400(se
         (1, "not_json"),
         (1, "unusable"),
     ]
+
+
+def test_a_cancelled_checkout_cannot_be_paid_afterwards(sandbox_desk, web):
+    """Cancel → the checkout is closed at the provider: a later Pay is refused, nothing is
+    booked, and the desk reads the checkout as expired."""
+    req = pay_request(sandbox_desk)
+    url = sandbox_desk.checkout.start(BookingRequest(**req))
+    web.post(urlsplit(url).path, data={"action": "cancel"})
+    assert sandbox_desk.checkout.abandon(req["attempt_id"]) is None
+    page = web.get(urlsplit(url).path)
+    assert "This checkout is closed" in page.text and "Pay £120" not in page.text
+    late = web.post(urlsplit(url).path, data={"action": "pay"})
+    assert late.status_code == 409 and "cannot be paid" in late.text
+    assert sandbox_desk.checkout_sandbox.retrieve(checkout_id(url)).status == "expired"
+    assert sandbox_desk.checkout.complete(req["attempt_id"]).kind == "expired"
+    assert sandbox_desk.store.payments_of(req["attempt_id"])[0]["status"] == "abandoned"
+    assert list(sandbox_desk.store.db.query("SELECT status FROM bookings")) == [
+        {"status": "released"}
+    ]
+
+
+def test_choosing_another_time_closes_the_first_checkout(sandbox_desk):
+    """Back from the checkout and a different time: the first checkout can no longer be paid."""
+    req = pay_request(sandbox_desk)
+    first = sandbox_desk.checkout.start(BookingRequest(**req))
+    later = [
+        s
+        for ss in sandbox_desk.offers.open_days("maya-chen", "portfolio-review", LONDON).values()
+        for s in ss
+    ][3]
+    second = sandbox_desk.checkout.start(BookingRequest(**{**req, "start": later.start}))
+    assert second != first
+    assert sandbox_desk.checkout_sandbox.retrieve(checkout_id(first)).status == "expired"
+    assert sandbox_desk.checkout_sandbox.retrieve(checkout_id(second)).status == "open"
+
+
+def test_the_held_time_is_offered_back_until_it_lapses_and_can_be_released(sandbox_desk, clock):
+    """The book page can say 'you are holding 11:00 until 11:10'; Release frees it at once."""
+    req = pay_request(sandbox_desk)
+    url = sandbox_desk.checkout.start(BookingRequest(**req))
+    held = sandbox_desk.checkout.open_checkout(req["attempt_id"])
+    assert held["url"] == url and held["start"] == req["start"]
+    assert held["until"] == clock() + timedelta(minutes=sandbox_desk.settings.hold_minutes)
+    assert held["analyst"] == "maya-chen" and held["meeting_type"] == "portfolio-review"
+    sandbox_desk.checkout.release(req["attempt_id"])
+    assert sandbox_desk.checkout.open_checkout(req["attempt_id"]) is None
+    assert first_slot(sandbox_desk).start == req["start"]
+    assert sandbox_desk.checkout_sandbox.retrieve(checkout_id(url)).status == "expired"
+
+    again = pay_request(sandbox_desk)
+    sandbox_desk.checkout.start(BookingRequest(**again))
+    clock.advance(minutes=sandbox_desk.settings.hold_minutes, seconds=1)
+    assert sandbox_desk.checkout.open_checkout(again["attempt_id"]) is None  # lapsed
+
+
+def test_cancel_after_paying_in_another_tab_carries_on_as_paid(sandbox_desk):
+    """The provider says the checkout was paid after all: the cancel page books instead."""
+    req = pay_request(sandbox_desk)
+    url = sandbox_desk.checkout.start(BookingRequest(**req))
+    sandbox_desk.checkout_sandbox.settle(checkout_id(url), paid=True)
+    sandbox_desk.store.db.execute(  # the desk has not heard of it yet
+        "UPDATE payments SET status = 'open' WHERE id = ?", [checkout_id(url)]
+    )
+    outcome = sandbox_desk.checkout.abandon(req["attempt_id"])
+    assert outcome.kind == "booked"
+    assert sandbox_desk.booking(outcome.reference).status == "confirmed"
+
+
+def test_a_late_payment_for_a_taken_time_emails_the_visitor_that_a_refund_is_due(
+    sandbox_desk, clock
+):
+    """The payer is told by email, once, with the amount and a way to choose another time."""
+    req = pay_request(sandbox_desk)
+    url = sandbox_desk.checkout.start(BookingRequest(**req))
+    clock.advance(minutes=sandbox_desk.settings.hold_minutes + 1)
+    other = pay_request(sandbox_desk, start=req["start"], email="bob@example.com")
+    sandbox_desk.checkout_sandbox.settle(
+        checkout_id(sandbox_desk.checkout.start(BookingRequest(**other))), paid=True
+    )
+    sandbox_desk.checkout_sandbox.settle(checkout_id(url), paid=True)
+    for _ in range(2):
+        with pytest.raises(SlotTaken):
+            sandbox_desk.checkout.complete(req["attempt_id"])
+    refunds = [m for m in sandbox_desk.owner.outbox() if m["kind"] == "refund_due"]
+    assert [m["to_addr"] for m in refunds] == ["ada@example.com"]
+    text = refunds[0]["text"]
+    assert "£120 will be refunded in full" in text and "nothing was booked" in text
+    assert "/?analyst=maya-chen&type=portfolio-review" in text

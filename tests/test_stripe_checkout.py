@@ -298,3 +298,38 @@ def test_replayed_event_parses_the_same_twice(checkout):
     second = checkout.construct_event(PAYLOAD, header, now=T + 10)
     assert first == second
     assert first["id"] == "evt_test_1"
+
+
+def test_expire_closes_an_open_session(fake, checkout):
+    """Cancel → POST …/expire: the session can no longer be paid."""
+    fake.post(f"{SESSIONS}/{SESSION_ID}/expire", json=session(status="expired", url=None))
+    assert checkout.expire(SESSION_ID) == Checkout(SESSION_ID, "", "expired", "att_42")
+    assert fake.calls[0].request.headers["Authorization"] == f"Bearer {KEY}"
+
+
+def test_expiring_a_session_paid_meanwhile_reads_it_back_as_paid(fake, checkout):
+    """Stripe answers 400 for a session that is no longer open; the desk learns it was paid."""
+    fake.post(
+        f"{SESSIONS}/{SESSION_ID}/expire",
+        status=400,
+        json={
+            "error": {
+                "type": "invalid_request_error",
+                "message": 'Only Checkout Sessions with a status in ["open"] can be expired.',
+            }
+        },
+    )
+    fake.get(
+        f"{SESSIONS}/{SESSION_ID}",
+        json=session(status="complete", payment_status="paid", url=None),
+    )
+    assert checkout.expire(SESSION_ID).status == "paid"
+    assert len(fake.calls) == 2
+
+
+def test_expire_when_stripe_is_down_is_a_payment_error(fake, checkout):
+    """Unreachable Stripe: a PaymentError the desk logs (the sweeper tries again)."""
+    for _ in range(3):
+        fake.post(f"{SESSIONS}/{SESSION_ID}/expire", status=503, json={"error": {}})
+    with pytest.raises(PaymentError):
+        checkout.expire(SESSION_ID)

@@ -8,12 +8,16 @@ import logging
 from collections import Counter
 from datetime import timedelta
 from typing import TYPE_CHECKING
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from booking.domain import funnel
+from booking.domain.funnel import BookingStatus
 from booking.domain.records import Outcome
 from booking.domain.request import BookingRequest
 from booking.domain.wording import describe_time, money
 from booking.errors import BookingError, NotBookable, NotFound, SlotTaken
+from booking.mail import late_payment_refund
 from booking.payments.provider import SESSION_PLACEHOLDER
 from booking.store import iso, parse_iso
 
@@ -29,6 +33,54 @@ def refunded(payment: dict) -> SlotTaken:
         "The time you paid for was taken before your payment came through. Your payment of "
         f"{money(payment['amount'], payment['currency'])} will be refunded in full; please "
         "pick another time."
+    )
+
+
+def open_checkout(desk: Desk, attempt_id: str | None) -> dict | None:
+    """The attempt's newest checkout still waiting for payment, as the book page offers
+    it back: {url, start, until (the hold's end, or None without a hold), meeting type,
+    analyst, amount, currency}; None when there is none or its hold has lapsed."""
+    if not attempt_id:
+        return None
+    payment = next(iter(desk.store.payments_of(attempt_id)), None)
+    if payment is None or payment["status"] != "open" or not payment["slot_start"]:
+        return None
+    until = None
+    if payment["hold_ref"]:
+        hold = desk.store.booking(payment["hold_ref"]) or {}
+        if hold.get("status") != BookingStatus.HELD or not hold.get("hold_expires_at"):
+            return None
+        until = parse_iso(hold["hold_expires_at"])
+        if until <= desk.clock():
+            return None
+    attempt = desk.store.attempt(attempt_id) or {}
+    return {
+        "id": payment["id"],
+        "url": payment["url"],
+        "start": parse_iso(payment["slot_start"]),
+        "until": until,
+        "analyst": attempt.get("analyst"),
+        "meeting_type": payment["meeting_type"],
+        "amount": payment["amount"],
+        "currency": payment["currency"],
+    }
+
+
+def _tell_refund(desk: Desk, attempt: dict, payment: dict, held: dict) -> None:
+    """Email the visitor that their late payment is due back (once per payment)."""
+    who = desk.analyst(held["analyst"])
+    tz = ZoneInfo(attempt["visitor_tz"] or desk.settings.default_timezone)
+    kind = quote(payment["meeting_type"].rsplit("/", 1)[-1], safe="")
+    desk.send(
+        late_payment_refund,
+        to=attempt["email"],
+        name=attempt["name"] or "",
+        payment_id=payment["id"],
+        attempt_id=attempt["id"],
+        amount=money(payment["amount"], payment["currency"]),
+        what=f"{payment['description']} with {who.name}",
+        when_text=f"{describe_time(parse_iso(held['start_utc']), tz)} ({tz.key})",
+        book_url=desk.link(f"/?analyst={who.slug}&type={kind}"),
     )
 
 
@@ -49,6 +101,7 @@ class CheckoutJourney:
         desk = self.desk
         attempt_id = desk.attempt_for(request.attempt_id, request.source, request.timezone)
         with desk.failure_recorded(attempt_id, funnel.BOOKING_FAILED):
+            desk.limits.booking_try(request.client)
             who = desk.analyst(request.analyst or "")
             meeting = desk.offers.meeting_type(who, request.meeting_type)
             if meeting.is_free:
@@ -66,12 +119,19 @@ class CheckoutJourney:
                     payment["slot_start"],
                 ) == (meeting.id, iso(start)):
                     return payment["url"]
+            for payment in earlier:
+                if payment["status"] == "open":  # they went back and chose another time:
+                    self._expire_quietly(payment)  # the old checkout cannot be paid now
             if who.provider != "local":
+                desk.handoff.direct.take_answers(attempt_id, who, meeting, request)
                 desk.offers.check_calendly_time(who, meeting, start, tz)
             with desk.store.write():
                 for payment in earlier:
                     if payment["status"] == "open":
                         self._abandon(payment)  # they went back and chose another time
+                desk.limits.per_email(
+                    details.email, who.slug, name=who.name, holding=who.provider == "local"
+                )
                 hold = None
                 if who.provider == "local":
                     hold = desk.local.take_slot(
@@ -83,7 +143,8 @@ class CheckoutJourney:
                     attempt_id=attempt_id,
                     amount=meeting.price,
                     currency=meeting.currency,
-                    description=f"{meeting.name} with {who.name}, {describe_time(start, tz)}",
+                    description=f"{meeting.name} with {who.name}, "
+                    f"{describe_time(start, tz)} ({tz.key})",
                     email=details.email,
                     success_url=f"{base}&session={SESSION_PLACEHOLDER}",
                     cancel_url=f"{base}&canceled=1",
@@ -166,24 +227,53 @@ class CheckoutJourney:
         desk = self.desk
         held = desk.store.booking(payment["hold_ref"])
         buffer = timedelta(minutes=desk.analyst(held["analyst"]).buffer_minutes)
-        if desk.store.confirm_hold(
-            held["reference"],
-            clear_from=parse_iso(held["start_utc"]) - buffer,
-            clear_to=parse_iso(held["end_utc"]) + buffer,
-            now=desk.clock(),
-            attempt_id=attempt["id"],
-            event_detail={"reference": held["reference"]},
-        ):
-            desk.local.confirmed(held["reference"])
+        with desk.store.write():  # the booking and its confirmation: together or not at all
+            confirmed = desk.store.confirm_hold(
+                held["reference"],
+                clear_from=parse_iso(held["start_utc"]) - buffer,
+                clear_to=parse_iso(held["end_utc"]) + buffer,
+                now=desk.clock(),
+                attempt_id=attempt["id"],
+                event_detail={"reference": held["reference"]},
+            )
+            if confirmed:
+                desk.local.confirmed(held["reference"])
+        if confirmed:
             return Outcome("booked", reference=held["reference"], attempt_id=attempt["id"])
-        self._refund_due(payment, reason="slot_taken")
+        if self._refund_due(payment, reason="slot_taken"):
+            _tell_refund(self.desk, attempt, payment, held)
         raise refunded(payment)
 
-    def abandon(self, attempt_id: str, checkout_id: str | None = None) -> None:
-        """The visitor cancelled at the checkout: release the held time (if still unpaid)."""
+    def abandon(self, attempt_id: str, checkout_id: str | None = None) -> Outcome | None:
+        """The visitor cancelled at the checkout: close the checkout at the provider so it
+        cannot be paid later, and release the held time. If the payment had gone through
+        after all, carry on as paid instead and return where that leads."""
         payment = self.payment_of(attempt_id, checkout_id)
-        if payment["status"] == "open":
-            self._abandon(payment)
+        if payment["status"] != "open":
+            return None
+        if self._expire_quietly(payment) == "paid":
+            return self.complete(attempt_id, payment["id"])
+        self._abandon(payment)
+        return None
+
+    def _expire_quietly(self, payment: dict) -> str | None:
+        """Expire a checkout at its provider; its status after, or None if the provider
+        could not be asked (the sweeper and a late payment's refund cover that case)."""
+        try:
+            return self.desk.payments.expire(payment["id"]).status
+        except BookingError as exc:
+            log.warning("checkout %s not expired: %s", payment["id"], exc)
+            return None
+
+    def open_checkout(self, attempt_id: str | None) -> dict | None:
+        """The attempt's checkout still waiting for payment (see ``open_checkout``)."""
+        return open_checkout(self.desk, attempt_id)
+
+    def release(self, attempt_id: str) -> None:
+        """The visitor let go of the time they were paying for (the book page's Release)."""
+        held = self.open_checkout(attempt_id)
+        if held:
+            self.abandon(attempt_id, held["id"])
 
     def _abandon(self, payment: dict) -> None:
         desk = self.desk
@@ -206,7 +296,8 @@ class CheckoutJourney:
                 refund = True
         return refund
 
-    def _refund_due(self, payment: dict, *, reason: str) -> None:
+    def _refund_due(self, payment: dict, *, reason: str) -> bool:
+        """Mark a paid checkout refund due; True if this call moved it."""
         desk = self.desk
         now = desk.clock()
         with desk.store.write():
@@ -214,6 +305,8 @@ class CheckoutJourney:
                 desk.store.add_event(
                     payment["attempt_id"], funnel.REFUND_DUE, now=now, detail={"reason": reason}
                 )
+                return True
+        return False
 
     def settle_quietly(self, attempt_id: str, checkout_id: str) -> None:
         """Settle a checkout its provider reported paid; the visitor's return page shows
@@ -236,6 +329,8 @@ class CheckoutJourney:
                 log.warning("payment %s not settled: %s", payment["id"], exc)
                 continue
             if outcome.kind in ("pending", "expired"):
+                if outcome.kind == "pending" and self._expire_quietly(payment) == "paid":
+                    continue  # paid at the last moment: the next sweep settles it
                 self._abandon(payment)
                 done["abandoned"] += 1
             else:

@@ -70,3 +70,9 @@ class PaymentProvider(Protocol):
     def retrieve(self, checkout_id: str) -> Checkout:
         """The checkout's state now, so the desk can settle a payment it missed hearing of."""
         ...
+
+    def expire(self, checkout_id: str) -> Checkout:
+        """Close an open checkout so it can no longer be paid (the visitor cancelled or
+        chose another time); returns its state after, which is 'paid' when the payment had
+        already gone through."""
+        ...

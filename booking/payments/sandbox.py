@@ -128,8 +128,20 @@ class SandboxCheckout:
             return Checkout(checkout_id, "", "expired")
         return self._checkout(row)
 
+    def expire(self, checkout_id: str) -> Checkout:
+        """Close an open checkout, as Stripe's ``/expire`` does: it cannot be paid after.
+        A paid one stays paid; an unknown id reads as expired."""
+        with self.store.write() as db:
+            db.execute(
+                "UPDATE sandbox_checkouts SET status = 'expired' WHERE id = ? AND status = 'open'",
+                [checkout_id],
+            )
+        return self.retrieve(checkout_id)
+
     def settle(self, checkout_id: str, *, paid: bool) -> dict | None:
-        """The visitor pressed Pay or Cancel; returns the checkout row, or None if unknown."""
+        """The visitor pressed Pay or Cancel; returns the checkout row, or None if unknown.
+        Only an open checkout takes a payment: an expired (cancelled) one is refused, as at
+        Stripe, and the row says so."""
         with self.store.write() as db:
             if paid:
                 db.execute(
@@ -137,7 +149,7 @@ class SandboxCheckout:
                     [checkout_id],
                 )
         row = self._row(checkout_id)
-        if row and paid and self.on_paid:
+        if row and paid and row["status"] == "paid" and self.on_paid:
             self.on_paid(row["attempt_id"], checkout_id)
         return row
 
@@ -154,6 +166,8 @@ class SandboxCheckout:
                 row = await run_in_threadpool(self.settle, checkout_id, paid=paid)
                 if row is None:
                     return _page("Checkout not found", "<h1>This checkout does not exist</h1>", 404)
+                if paid and row["status"] != "paid":
+                    return _page("Checkout closed", _closed(row), 409)
                 if paid:
                     target = row["success_url"].replace(SESSION_PLACEHOLDER, checkout_id)
                 else:
@@ -169,7 +183,9 @@ class SandboxCheckout:
                 )
             e = html.escape
             price = money(row["amount"], row["currency"])
-            if row["status"] == "paid":
+            if row["status"] == "expired":
+                body = _closed(row)
+            elif row["status"] == "paid":
                 back = row["success_url"].replace(SESSION_PLACEHOLDER, checkout_id)
                 body = (
                     f"<h1>Already paid</h1><p>{e(row['description'])} is paid.</p>"
@@ -186,6 +202,16 @@ class SandboxCheckout:
             return _page("Sandbox checkout", body)
 
         return [Route("/sandbox/checkout/{checkout_id}", checkout_page, methods=["GET", "POST"])]
+
+
+def _closed(row: dict) -> str:
+    """The page of a cancelled or expired checkout: nothing to pay, the way back."""
+    e = html.escape
+    return (
+        f"<h1>This checkout is closed</h1><p>{e(row['description'])}</p>"
+        "<p>It was cancelled or has expired, so it cannot be paid and nothing was charged.</p>"
+        f"<p><a href='{e(row['cancel_url'])}'>Back to the booking page</a></p>"
+    )
 
 
 def _page(title: str, body: str, status: int = 200) -> HTMLResponse:

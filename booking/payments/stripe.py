@@ -172,7 +172,22 @@ class StripeCheckout:
             lambda: self._client.v1.checkout.sessions.retrieve(checkout_id),
         )
 
-    def _call(self, what: str, request) -> Checkout:
+    def expire(self, checkout_id: str) -> Checkout:
+        """Expire an open session so it can no longer be paid (the visitor cancelled, or
+        chose another time). Stripe refuses to expire a session that is not open (already
+        complete or expired): then its current state is read and returned instead."""
+        if not checkout_id or not checkout_id.isprintable():
+            raise PaymentError(NOT_FOUND)
+        try:
+            return self._call(
+                f"expire checkout session {checkout_id}",
+                lambda: self._client.v1.checkout.sessions.expire(checkout_id),
+                quiet=(stripe.InvalidRequestError,),
+            )
+        except _NotOpen:
+            return self.retrieve(checkout_id)
+
+    def _call(self, what: str, request, *, quiet: tuple = ()) -> Checkout:
         if not self._key:
             log.error("Stripe: cannot %s: no secret key is configured", what)
             raise PaymentError(AUTH)
@@ -180,6 +195,9 @@ class StripeCheckout:
             session = request()
             return Checkout.from_session(session.to_dict())
         except stripe.StripeError as exc:
+            if isinstance(exc, quiet) and exc.http_status == 400:
+                log.info("Stripe: cannot %s: %s", what, self._scrub(str(exc.code or "")))
+                raise _NotOpen from None
             self._log_failure(what, exc)
             raise PaymentError(_message_for(exc)) from None
         except (AttributeError, TypeError, ValueError) as exc:
@@ -231,6 +249,10 @@ class StripeCheckout:
             log.info("Stripe webhook %s ignored (%s)", event.get("id"), event["type"])
             return None
         return event
+
+
+class _NotOpen(Exception):
+    """Stripe refused to expire a session because it is no longer open."""
 
 
 def _message_for(exc: stripe.StripeError) -> str:
