@@ -8,6 +8,7 @@ checked against.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -74,6 +75,13 @@ class Settings:
         15,
         "How often the app reads Calendly's scheduled events to fill in missed webhooks "
         "(0: never; `booking reconcile` runs it by hand).",
+    )
+    reconcile_share_percent: int = _setting(
+        "CALENDLY_RECONCILE_SHARE_PERCENT",
+        30,
+        "Share of Calendly's per-minute request limit one reconciliation run may spend; it "
+        "also stops while fewer than half the minute's requests remain (kept for visitors) "
+        "and the next run resumes where it stopped.",
     )
     owner_password: str = _setting(
         "BOOKING_OWNER_PASSWORD",
@@ -172,10 +180,57 @@ class Settings:
         "Comma-separated hours before a local meeting to email the visitor a reminder "
         "(`none`: no reminders); Calendly bookings only with BOOKING_CALENDLY_CONFIRMATIONS=1.",
     )
+    retention_days: int = _setting(
+        "BOOKING_RETENTION_DAYS",
+        365,
+        "Days a visitor's personal data is kept after their meeting (or the attempt's last "
+        "activity); then it is erased as `booking erase` does, counts kept (0: keep forever).",
+    )
     sandbox_latency_ms: int = _setting(
         "CALENDLY_SANDBOX_LATENCY_MS",
         0,
         "Artificial delay per sandbox API call, to imitate the network (benchmarks).",
+    )
+    mode: str = _setting(
+        "BOOKING_MODE",
+        "demo",
+        "`demo`: the sandboxes may stand in for Calendly and payments (plainly labelled). "
+        "`live`: the desk refuses to start while a priced session would be paid in the "
+        "sandbox, a Calendly analyst would use the Calendly sandbox, or no owner sign-in is set.",
+    )
+    trusted_proxies: str = _setting(
+        "BOOKING_TRUSTED_PROXIES",
+        "",
+        "Comma-separated addresses or networks of your reverse proxies; only their "
+        "`X-Forwarded-For` names the client. Empty: the connection's own address.",
+    )
+    limit_bookings_per_hour: int = _setting(
+        "BOOKING_LIMIT_BOOKINGS_PER_HOUR",
+        10,
+        "Booking tries (bookings, held times, Calendly hand-offs) per client address per hour "
+        "(0: no limit).",
+    )
+    limit_calendly_per_hour: int = _setting(
+        "BOOKING_LIMIT_CALENDLY_PER_HOUR",
+        30,
+        "Requests that spend the business's Calendly quota (availability not yet cached, "
+        "single-use links, direct bookings) per client address per hour (0: no limit).",
+    )
+    limit_active_per_email: int = _setting(
+        "BOOKING_LIMIT_ACTIVE_PER_EMAIL",
+        3,
+        "Upcoming bookings (and held times) one email address may have with one analyst; "
+        "also, one email holds at most one time at once while paying (0: no limit).",
+    )
+    max_body_bytes: int = _setting(
+        "BOOKING_MAX_BODY_BYTES",
+        16_384,
+        "Largest JSON request body the API reads; larger ones get 413 before being read.",
+    )
+    owner_session_hours: int = _setting(
+        "BOOKING_OWNER_SESSION_HOURS",
+        12,
+        "How long the owner's sign-in (a signed, HttpOnly, SameSite=Strict cookie) lasts.",
     )
 
     @property
@@ -220,6 +275,12 @@ class Settings:
         return cls.from_env(merged)
 
     @property
+    def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """BOOKING_TRUSTED_PROXIES as networks (ValueError when one is not an address)."""
+        parts = [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
+        return tuple(ipaddress.ip_network(p, strict=False) for p in parts)
+
+    @property
     def payments_mode(self) -> str:
         return "stripe" if self.stripe_secret_key else "sandbox"
 
@@ -236,6 +297,15 @@ class Settings:
         return tuple(sorted({float(p) for p in parts}, reverse=True))
 
     def validate(self) -> None:
+        if self.mode not in ("demo", "live"):
+            raise ConfigError(f"BOOKING_MODE={self.mode!r} should be demo or live.")
+        try:
+            _ = self.proxy_networks
+        except ValueError as exc:
+            raise ConfigError(
+                f"BOOKING_TRUSTED_PROXIES={self.trusted_proxies!r}: {exc}; use addresses or "
+                "networks such as 10.0.0.1, 172.16.0.0/12."
+            ) from exc
         if self.smtp_security not in ("starttls", "ssl", "none"):
             raise ConfigError(
                 f"BOOKING_SMTP_SECURITY={self.smtp_security!r} should be starttls, ssl or none."
@@ -249,6 +319,8 @@ class Settings:
                 f"BOOKING_REMINDER_HOURS={self.reminder_hours!r} should be hours before the "
                 "meeting between 0 and 720, comma-separated, such as 24,1."
             )
+        if self.retention_days < 0:
+            raise ConfigError("BOOKING_RETENTION_DAYS should be 0 (keep forever) or more days.")
         if self.feed_ttl_seconds < 0:
             raise ConfigError("BOOKING_FEED_TTL_SECONDS should be 0 or more seconds.")
         try:

@@ -22,8 +22,14 @@ MIGRATIONS = {
         "m005_one_booking_status",
         "m006_local_calendars_manage_reminders",
         "m010_limits_refusals_health",
+        "m007_calendly_answers_reconcile",
+        "m008_erasure_and_retention",
     ],
-    "calendly_sandbox": ["s001_sandbox_tables", "s002_deliveries_and_no_shows"],
+    "calendly_sandbox": [
+        "s001_sandbox_tables",
+        "s002_deliveries_and_no_shows",
+        "s003_answers_locations_retries",
+    ],
     "sandbox_checkout": ["c001_sandbox_checkouts"],
 }
 

@@ -145,6 +145,6 @@ class DeskSession:
     def __init__(self, desk) -> None:
         self.desk = desk
 
-    def post(self, url, *, data, headers, timeout):
+    def post(self, url, *, data, headers, timeout, allow_redirects=True):
         receipt = self.desk.inbox.calendly(data, headers["Calendly-Webhook-Signature"])
         return SimpleNamespace(status_code=receipt.status)

@@ -12,6 +12,7 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from booking.calendly.client import CalendlyClient, SchedulingApiUnavailable
 from booking.calendly.links import UTM_SOURCE
+from booking.calendly.questions import BookingForm
 from booking.errors import (
     CalendlyAuthError,
     CalendlyRateLimited,
@@ -66,9 +67,8 @@ def book(client: CalendlyClient, **overrides) -> dict:
         name="Ada Lovelace",
         email="ada@example.com",
         timezone="Europe/London",
-        notes="Bond ladders",
         attempt_id="att_7f3c2a",
-        question=QUESTION,
+        questions_and_answers=[{"question": QUESTION, "answer": "Bond ladders", "position": 0}],
     )
     args.update(overrides)
     return client.create_invitee(event_type, **args)
@@ -108,31 +108,10 @@ def test_create_invitee_sends_calendlys_body_and_returns_the_invitee(client):
 
 
 @responses.activate
-def test_the_question_text_is_looked_up_once_per_event_type(client):
-    """Without `question`, the event type's first custom question names the answer."""
-    responses.get(
-        EVENT_TYPE,
-        json={
-            "resource": {"uri": EVENT_TYPE, "custom_questions": [{"name": QUESTION, "position": 0}]}
-        },
-    )
-    responses.post(f"{API}/invitees", json={"resource": INVITEE}, status=201)
-    book(client, question=None)
-    book(client, question=None)
-    assert [
-        json.loads(c.request.body)["questions_and_answers"][0]["question"] for c in posts()
-    ] == [
-        QUESTION,
-        QUESTION,
-    ]
-    assert len([c for c in responses.calls if c.request.method == "GET"]) == 1
-
-
-@responses.activate
 def test_no_notes_sends_no_questions_and_answers(client):
-    """An empty note is left out rather than sent as a blank answer."""
+    """No answers: the key is left out rather than sent as an empty list."""
     responses.post(f"{API}/invitees", json={"resource": INVITEE}, status=201)
-    book(client, notes="")
+    book(client, questions_and_answers=[])
     assert "questions_and_answers" not in json.loads(posts()[0].request.body)
 
 
@@ -253,17 +232,21 @@ def first_free(desk, clock):
     return sandbox.free_slots(et, clock(), clock() + timedelta(days=7))[0]
 
 
-def sandbox_book(desk, start, **overrides) -> dict:
+def sandbox_book(desk, start, event_type=SBX_TYPE, answers=None, **overrides) -> dict:
+    """Book on the sandbox with what its event type declares (as the desk sends it)."""
+    form = BookingForm.of(desk.calendly.event_type(event_type))
+    answers = answers or {}
     args = dict(
         start=start,
         name="Ada Lovelace",
         email="ada@example.com",
         timezone="Europe/London",
-        notes="Bond ladders",
         attempt_id="att_sbx1",
+        location=form.location(answers),
+        questions_and_answers=form.questions_and_answers(answers, "Bond ladders"),
     )
     args.update(overrides)
-    return desk.calendly.create_invitee(SBX_TYPE, **args)
+    return desk.calendly.create_invitee(event_type, **args)
 
 
 def offered(desk, clock) -> list[datetime]:
@@ -335,3 +318,119 @@ def test_sandbox_without_the_scheduling_api_answers_403(sandbox_desk, clock):
     sandbox_desk.sandbox.scheduling_api = False
     with pytest.raises(SchedulingApiUnavailable):
         sandbox_book(sandbox_desk, first_free(sandbox_desk, clock).start)
+
+
+# -- the sandbox refuses what Calendly refuses -----------------------------------------------
+CLINIC = f"{API}/event_types/SBXCLINIC0000001"
+DESK_CALL = f"{API}/event_types/SBXDESKCALL00001"
+
+
+def recorded(name: str) -> dict:
+    """A body recorded from the live API (tests/calendly_examples)."""
+    from pathlib import Path
+
+    return json.loads((Path(__file__).parent / "calendly_examples" / name).read_text())
+
+
+def refusal(desk, event_type: str, body: dict) -> tuple[int, dict]:
+    """POST /invitees straight to the sandbox: its status and body."""
+    r = desk.calendly.session.post(
+        f"{API}/invitees", json=body, headers={"Authorization": "Bearer sandbox"}
+    )
+    return r.status_code, r.json()
+
+
+def invitee_body(start, event_type=SBX_TYPE, **extra) -> dict:
+    tracking = dict.fromkeys(
+        ("utm_campaign", "utm_source", "utm_medium", "utm_content", "utm_term", "salesforce_uuid")
+    )
+    return {
+        "event_type": event_type,
+        "start_time": start.isoformat(),
+        "invitee": {"name": "Ada", "email": "ada@example.com", "timezone": "Europe/London"},
+        "tracking": tracking,
+        **extra,
+    }
+
+
+def clinic_slot(desk, clock):
+    et = desk.sandbox._event_type("SBXCLINIC0000001")
+    return desk.sandbox.free_slots(et, clock(), clock() + timedelta(days=7))[0].start
+
+
+def test_sandbox_refuses_a_missing_location_with_the_live_apis_body(sandbox_desk, clock):
+    """Without `location` (the client before this fix sent none) the sandbox answers
+    exactly what api.calendly.com answered."""
+    start = first_free(sandbox_desk, clock).start
+    status, body = refusal(sandbox_desk, SBX_TYPE, invitee_body(start))
+    assert (status, body) == (400, recorded("invitee_invalid_location.json"))
+    wrong = invitee_body(start, location={"kind": "zoom_conference"})
+    assert refusal(sandbox_desk, SBX_TYPE, wrong) == (
+        400,
+        recorded("invitee_invalid_location.json"),
+    )
+
+
+def test_sandbox_refuses_a_location_for_a_round_robin_type(sandbox_desk, clock):
+    """Round robin: Calendly assigns the host, so a location is refused; none is fine."""
+    start = first_free(sandbox_desk, clock).start
+    body = invitee_body(
+        start,
+        DESK_CALL,
+        location={"kind": "zoom_conference"},
+        questions_and_answers=[
+            {"question": "Phone number", "answer": "+14155552671", "position": 0}
+        ],
+    )
+    assert refusal(sandbox_desk, DESK_CALL, body)[0] == 400
+    invitee = sandbox_book(sandbox_desk, start, DESK_CALL, {"q0": "+14155552671"})
+    assert invitee["status"] == "active"
+
+
+def test_sandbox_refuses_blank_required_answers_and_undialable_phones(sandbox_desk, clock):
+    """Calendly's words: required answers cannot be blank; a phone must dial."""
+    start = clinic_slot(sandbox_desk, clock)
+    call = {"kind": "outbound_call", "location": "+442079460958"}
+    status, body = refusal(sandbox_desk, CLINIC, invitee_body(start, CLINIC, location=call))
+    assert (status, body) == (400, recorded("invitee_required_blank.json"))
+    market = [{"question": "Which market do you trade?", "answer": "FX", "position": 0}]
+    bad_phone = {"kind": "outbound_call", "location": "call me"}
+    status, body = refusal(
+        sandbox_desk,
+        CLINIC,
+        invitee_body(start, CLINIC, location=bad_phone, questions_and_answers=market),
+    )
+    assert (
+        status == 400
+        and body["details"][0]["message"] == "Phone Number is not a valid phone number"
+    )
+    odd = [{"question": "Which market do you trade?", "answer": "Bonds", "position": 0}]
+    status, _ = refusal(
+        sandbox_desk, CLINIC, invitee_body(start, CLINIC, location=call, questions_and_answers=odd)
+    )
+    assert status == 400
+    moved = [{"question": "Which market do you trade?", "answer": "FX", "position": 3}]
+    status, _ = refusal(
+        sandbox_desk,
+        CLINIC,
+        invitee_body(start, CLINIC, location=call, questions_and_answers=moved),
+    )
+    assert status == 400
+
+
+def test_sandbox_books_a_phone_call_type_with_every_answer_and_the_number(sandbox_desk, clock):
+    """Answered right, the clinic books; the webhook carries each answer at its position
+    and the event's location is the call to the invitee's number."""
+    start = clinic_slot(sandbox_desk, clock)
+    invitee = sandbox_book(sandbox_desk, start, CLINIC, {"q0": "FX", "location": "+442079460958"})
+    rows = sandbox_desk.store.db.execute("SELECT body FROM sandbox_deliveries").fetchall()
+    payload = json.loads(rows[-1][0])["payload"]
+    assert payload["uri"] == invitee["uri"]
+    assert payload["questions_and_answers"] == [
+        {"question": "Which market do you trade?", "answer": "FX", "position": 0},
+        {"question": QUESTION, "answer": "Bond ladders", "position": 1},
+    ]
+    assert payload["scheduled_event"]["location"] == {
+        "type": "outbound_call",
+        "location": "+442079460958",
+    }

@@ -306,6 +306,7 @@ def test_no_show_pair_converges_by_delivery_time(client, desk, clock):
     marked_again = copy.deepcopy(marked)
     marked_again["created_at"] = "2026-12-01T18:00:00.000000Z"
     marked_again["payload"]["uri"] += "X"  # another invitee, to show the flag does turn on
+    marked_again["payload"]["no_show"]["uri"] += "X"  # each mark has its own URI
     post(
         client,
         clock,
@@ -313,6 +314,25 @@ def test_no_show_pair_converges_by_delivery_time(client, desk, clock):
     )
     post(client, clock, marked_again)
     assert sorted(r["no_show"] for r in bookings(desk)) == [0, 1]
+
+
+def test_a_no_show_marked_unmarked_and_marked_again_ends_marked(client, desk, clock):
+    """Each mark has its own URI: the second mark of one invitee is not a repeat of the
+    first (deliveries keyed on the invitee dropped it), and a replay changes nothing."""
+    created = example("webhook_invitee_created.json")
+    post(client, clock, created)
+    first = example("webhook_invitee_no_show_created.json")
+    removed = copy.deepcopy(first)
+    removed.update(event="invitee_no_show.deleted", created_at="2026-12-01T15:20:00.000000Z")
+    again = copy.deepcopy(first)
+    again["created_at"] = "2026-12-01T15:30:00.000000Z"
+    again["payload"]["no_show"] = {
+        "uri": "https://api.calendly.com/invitee_no_shows/NNNNNNNNNNNNNNN2",
+        "created_at": "2026-12-01T15:30:00.000000Z",
+    }
+    outcomes = [post(client, clock, d).json()["outcome"] for d in (first, removed, again, again)]
+    assert outcomes == ["applied", "applied", "applied", "duplicate"]
+    assert bookings(desk)[0]["no_show"] == 1
 
 
 def test_without_utm_content_the_attempt_is_found_by_email_type_and_time(client, desk, clock):
@@ -451,3 +471,22 @@ def test_a_group_of_deliveries_commits_together_and_each_is_answered_for_itself(
         (1, "applied"),
         (0, None),
     ]
+
+
+def test_forged_deliveries_are_counted_exactly_but_only_a_bounded_sample_is_kept(
+    client, desk, clock, monkeypatch
+):
+    """A flood of forgeries cannot fill the disk: the kept sample stays at its cap (newest
+    kept), while the owner's count of refusals stays exact."""
+    from booking.analytics import webhook_health
+    from booking.domain.filters import Filters
+    from booking.store import webhooks as stored
+
+    monkeypatch.setattr(stored, "REFUSED_SAMPLE_ROWS", 5)
+    for i in range(12):
+        post(client, clock, {"n": i}, key="forged")
+    kept = [r["body"] for r in desk.store.db.query("SELECT body FROM webhook_deliveries")]
+    assert kept == [json.dumps({"n": i}) for i in range(7, 12)]
+    day = clock().date()
+    health = webhook_health(desk.store, Filters(day, day))
+    assert (health["deliveries"], health["rejected"]) == (12, 12)

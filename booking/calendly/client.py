@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,6 +21,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt
 from urllib3.exceptions import NewConnectionError
 
 from booking.calendly.links import UTM_SOURCE
+from booking.calendly.scopes import scope_for
 from booking.errors import (
     CalendlyAuthError,
     CalendlyError,
@@ -100,7 +101,8 @@ class CalendlyClient:
         self.max_retry_after = max_retry_after
         self.clock = clock
         self.sleep = sleep
-        self._questions: dict[str, str | None] = {}  # event type URI -> first question text
+        self.rate_limit: dict[str, float] = {}  # the last X-RateLimit-* Calendly sent
+        self.requests_made = 0  # every request sent, retries included
 
     def __repr__(self) -> str:
         return f"CalendlyClient(base_url={self.base_url!r}, token='***')"
@@ -121,6 +123,7 @@ class CalendlyClient:
         on_error: Callable[[requests.Response, str], None] | None = None,
     ) -> Any:
         where = f"{method} {url.split('?')[0]}"
+        self.requests_made += 1
         try:
             resp = self.session.request(
                 method,
@@ -137,6 +140,7 @@ class CalendlyClient:
             if _never_sent(exc):  # safe to try again: Calendly cannot have seen it
                 raise _retryable(CalendlyUnavailable(UNAVAILABLE)) from None
             raise CalendlyUnavailable(UNSURE) from None
+        self._note_rate_limit(resp)
         if resp.status_code == 204:
             return {}
         if resp.ok:
@@ -149,6 +153,13 @@ class CalendlyClient:
         log.warning("Calendly %s answered %s: %s", where, resp.status_code, detail)
         if on_error is not None:
             on_error(resp, self._scrub(_details_text(resp)) or detail)
+        if resp.status_code == 403:
+            log.warning(
+                "Calendly refused %s (403): the token may lack the scope %s, or the plan the "
+                "feature; `booking check --live` shows what to fix",
+                where,
+                scope_for(method, url) or "for it",
+            )
         if resp.status_code in (401, 403):
             raise CalendlyAuthError(AUTH)
         if resp.status_code == 429:
@@ -198,14 +209,43 @@ class CalendlyClient:
     def _get(self, path: str, params=None) -> Any:
         return self._request("GET", path, params=params)
 
-    def _paginate(self, path: str, params: dict) -> list[dict]:
-        items: list[dict] = []
-        url, query = path, {**params, "count": 100}
+    def _note_rate_limit(self, resp: requests.Response) -> None:
+        """Keep the X-RateLimit-* headers (every Calendly answer carries them)."""
+        for key in ("Limit", "Remaining", "Reset"):
+            value = resp.headers.get(f"X-RateLimit-{key}")
+            try:
+                self.rate_limit[key.lower()] = float(value)
+            except (TypeError, ValueError):
+                continue
+
+    def pages(self, path: str, params: dict, *, count: int = 100) -> Iterator[list[dict]]:
+        """A list endpoint page by page (one request each), following ``next_page``."""
+        url, query = path, {**params, "count": count}
         while url:
             page = self._get(url, query)
-            items += _field(page, "collection")
+            yield _field(page, "collection")
             url, query = _field(page, "pagination").get("next_page"), None
-        return items
+
+    def _paginate(self, path: str, params: dict) -> list[dict]:
+        return [item for page in self.pages(path, params) for item in page]
+
+    def probe(self, method: str, path: str, *, params=None, body=None) -> int:
+        """One request, not retried, whose HTTP status is the answer (0: no answer); for
+        ``booking check --live``, which asks what the token may do."""
+        url = path if path.startswith("http") else f"{self.base_url}{path}"
+        try:
+            resp = self.session.request(
+                method,
+                url,
+                params=params,
+                json=body,
+                timeout=self.timeout,
+                headers={"Authorization": f"Bearer {self._token}", "Accept": "application/json"},
+            )
+        except requests.RequestException:
+            return 0
+        self._note_rate_limit(resp)
+        return resp.status_code
 
     # -- endpoints -------------------------------------------------------------------
     def me(self) -> dict:
@@ -246,6 +286,10 @@ class CalendlyClient:
         )
         return _field(resource, "booking_url")
 
+    def event_type(self, uri: str) -> dict:
+        """One event type (``GET /event_types/{uuid}``): its locations and custom questions."""
+        return _field(self._get(uri), "resource")
+
     def create_invitee(
         self,
         event_type: str,
@@ -254,17 +298,16 @@ class CalendlyClient:
         name: str,
         email: str,
         timezone: str,
-        notes: str = "",
         attempt_id: str = "",
         location: dict | None = None,
-        question: str | None = None,
+        questions_and_answers: list[dict] | None = None,
     ) -> dict:
         """Book ``start`` directly (Scheduling API, ``POST /invitees``); the new invitee.
 
-        Not idempotent: only a connection that was never made is retried. ``notes`` goes in
-        as the answer to the event type's first custom question; Calendly wants that
-        question's exact text, so it is looked up (once per event type) unless ``question``
-        is given. ``location`` is Calendly's ``{"kind": ...}`` object, matching the event type.
+        Not idempotent: only a connection that was never made is retried. ``location`` is
+        Calendly's ``{"kind": ...}`` object the event type declares (None: left out, as a
+        round-robin type wants), ``questions_and_answers`` every answer under its exact
+        question text and position (``questions.BookingForm`` spells both).
         """
         if start.tzinfo is None:
             raise ValueError("start must be timezone-aware")
@@ -278,39 +321,25 @@ class CalendlyClient:
         }
         if location:
             body["location"] = location
-        if notes:
-            text = question if question is not None else self._first_question(event_type)
-            if text:
-                body["questions_and_answers"] = [{"question": text, "answer": notes, "position": 0}]
-            else:
-                log.warning("Calendly event type has no question to carry the notes; left out")
+        if questions_and_answers:
+            body["questions_and_answers"] = questions_and_answers
         answer = self._request(
             "POST", "/invitees", body=body, idempotent=False, on_error=_invitee_error
         )
         return _field(answer, "resource")
 
-    def _first_question(self, event_type: str) -> str | None:
-        if event_type not in self._questions:
-            resource = _field(self._get(event_type), "resource")
-            questions = sorted(
-                (q for q in resource.get("custom_questions") or [] if q.get("enabled", True)),
-                key=lambda q: q.get("position", 0),
-            )
-            self._questions[event_type] = questions[0]["name"] if questions else None
-        return self._questions[event_type]
-
     def scheduled_events(
-        self, user_uri: str, *, min_start: datetime, max_start: datetime | None = None
+        self,
+        user_uri: str,
+        *,
+        min_start: datetime,
+        max_start: datetime | None = None,
+        status: str | None = None,
     ) -> list[dict]:
-        """Scheduled events (active and canceled) starting from ``min_start``."""
-        params = {
-            "user": user_uri,
-            "min_start_time": calendly_time(min_start),
-            "sort": "start_time:asc",
-        }
-        if max_start is not None:
-            params["max_start_time"] = calendly_time(max_start)
-        return self._paginate("/scheduled_events", params)
+        """Scheduled events (active and canceled, or of ``status``) from ``min_start``."""
+        return self._paginate(
+            "/scheduled_events", events_query(user_uri, min_start, max_start, status)
+        )
 
     def invitees(self, event_uri: str) -> list[dict]:
         """The invitees of one scheduled event."""
@@ -336,6 +365,22 @@ class CalendlyClient:
 
     def delete_webhook(self, uri: str) -> None:
         self._request("DELETE", uri)
+
+
+def events_query(
+    user_uri: str, min_start: datetime, max_start: datetime | None, status: str | None = None
+) -> dict:
+    """The query of ``GET /scheduled_events``, by start time."""
+    params = {
+        "user": user_uri,
+        "min_start_time": calendly_time(min_start),
+        "sort": "start_time:asc",
+    }
+    if max_start is not None:
+        params["max_start_time"] = calendly_time(max_start)
+    if status:
+        params["status"] = status
+    return params
 
 
 def _retryable(exc: CalendlyError) -> CalendlyError:

@@ -11,14 +11,23 @@ UTM_SOURCE = "booking-desk"
 
 
 def prefill_url(
-    booking_url: str, *, name: str, email: str, notes: str, attempt_id: str, day: date
+    booking_url: str,
+    *,
+    name: str,
+    email: str,
+    notes: str,
+    attempt_id: str,
+    day: date,
+    notes_key: str | None = "a1",
 ) -> str:
-    """The single-use link, pre-filled and opened on the chosen day; every value encoded."""
+    """The single-use link, pre-filled and opened on the chosen day; every value encoded.
+    ``notes_key`` is the pre-fill key (``a1``…``a10``) of the event type's first free-text
+    question, which the notes answer (None: it has none, so they are left out)."""
     parts = urlsplit(booking_url)
     query = parse_qsl(parts.query, keep_blank_values=True)
     query += [("name", name), ("email", email)]
-    if notes:
-        query.append(("a1", notes))
+    if notes and notes_key:
+        query.append((notes_key, notes))
     query += [
         ("utm_source", UTM_SOURCE),
         ("utm_content", attempt_id),
@@ -50,7 +59,7 @@ REDIRECT_FIELDS = (
     "invitee_first_name",
     "invitee_last_name",
     "invitee_email",
-    "answer_1",
+    *(f"answer_{i}" for i in range(1, 11)),
     "utm_source",
     "utm_content",
 )

@@ -1,7 +1,8 @@
 """Applying Calendly's invitee deliveries to our bookings and funnel, idempotently.
 
-Each delivery is keyed by ``(event, payload.uri)``: the first application writes, a
-repeat changes nothing. Deliveries may arrive in any order and still converge:
+Each delivery is keyed by ``(event, payload.uri)`` (no-shows: by the mark, see below): the
+first application writes, a repeat changes nothing. Deliveries may arrive in any order
+and still converge:
 
 - ``invitee.created``  → the booking is confirmed (unless a cancellation already landed),
   joined to its attempt through ``tracking.utm_content`` (fallback: email, event type and
@@ -9,7 +10,9 @@ repeat changes nothing. Deliveries may arrive in any order and still converge:
 - ``invitee.canceled`` → canceled, with reason and who canceled; a reschedule's canceled
   half links the old booking to the new one (``rescheduled_to``) and is not a cancellation
   in the funnel.
-- ``invitee_no_show.created`` / ``.deleted`` → the no-show flag, the newest delivery wins.
+- ``invitee_no_show.created`` / ``.deleted`` → the no-show flag, the newest delivery wins;
+  these are keyed by the no-show mark's own URI, so marked, unmarked and marked again
+  counts three times.
 
 Unknown events are stored and acknowledged, and change nothing else.
 """
@@ -112,6 +115,18 @@ class _Invitee(_Shape):
     reschedule_url: str | None = None
 
 
+def claim_key(delivery: Delivery) -> str | None:
+    """What a delivery is applied once per, with its event: the invitee, except for no-show
+    events, which are keyed by the no-show mark's own URI (a mark removed and made again is
+    a new mark, not a repeat); without one, by the delivery's time."""
+    if delivery.event not in (NO_SHOW_CREATED, NO_SHOW_DELETED):
+        return delivery.uri
+    mark = delivery.payload.get("no_show")
+    if isinstance(mark, dict) and isinstance(mark.get("uri"), str) and mark["uri"]:
+        return mark["uri"]
+    return f"{delivery.uri}@{iso(delivery.created_at)}"
+
+
 def check_payload(delivery: Delivery) -> None:
     """Raise UnusableDelivery, naming the field, unless the invitee payload has the shape
     we read: a signed but oddly shaped delivery is kept and acknowledged, never a 500 that
@@ -164,7 +179,7 @@ def apply(
         if not known:
             outcome = "ignored"
         elif not deliveries.claim(
-            db, delivery.event, delivery.uri, delivery_id=delivery_id, now=now
+            db, delivery.event, claim_key(delivery), delivery_id=delivery_id, now=now
         ):
             outcome = "duplicate"
         else:

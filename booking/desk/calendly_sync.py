@@ -1,19 +1,50 @@
 """Keeping our bookings in step with Calendly: apply an invitee change (from a webhook, a
-direct booking or reconciliation) through one idempotent path, then do what follows it."""
+direct booking or reconciliation) through one idempotent path, then do what follows it;
+reconcile within a share of Calendly's rate limit, resuming where the last run stopped."""
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from booking.calendly import webhooks
-from booking.calendly.client import parse_calendly_time
+from booking.calendly.client import CalendlyClient, events_query, parse_calendly_time
+from booking.domain.funnel import BookingStatus
 from booking.domain.records import new_reference
+from booking.errors import CalendlyRateLimited
 from booking.mail import calendly_confirmation
+from booking.store import calendly as records
+from booking.store import iso, parse_iso
 
 if TYPE_CHECKING:
     from booking.desk import Desk
+
+log = logging.getLogger(__name__)
+RESERVE = 0.5  # of the per-minute limit, left for visitors whatever reconciliation needs
+
+
+class Budget:
+    """A reconciliation run's share of Calendly's per-minute request limit, read from the
+    ``X-RateLimit-*`` headers the client keeps (every Calendly answer carries them)."""
+
+    def __init__(self, client: CalendlyClient, share: float) -> None:
+        self.client = client
+        self.share = share
+        self.first = client.requests_made
+
+    @property
+    def spent(self) -> int:
+        return self.client.requests_made - self.first
+
+    def allows(self) -> bool:
+        """Whether one more request fits: within the run's share, and leaving the reserve."""
+        limit = self.client.rate_limit.get("limit") or 500
+        if self.spent + 1 > max(2, int(limit * self.share)):
+            return False
+        remaining = self.client.rate_limit.get("remaining")
+        return remaining is None or remaining - 1 >= limit * RESERVE
 
 
 class CalendlySync:
@@ -40,16 +71,19 @@ class CalendlySync:
             new_reference=new_reference,
         )
 
-    def apply(self, delivery: webhooks.Delivery) -> str:
-        """Write one invitee change, then (after its commit) do what follows from it."""
+    def apply(self, delivery: webhooks.Delivery, *, quiet: bool = False) -> str:
+        """Write one invitee change, then (after its commit) do what follows from it;
+        ``quiet``: a booking first learned of when already over or canceled (no emails)."""
         outcome = self.record(delivery)
         if outcome == "applied":
-            self.after(delivery.event, delivery.payload)
+            self.after(delivery.event, delivery.payload, quiet=quiet)
         return outcome
 
-    def after(self, event: str, payload: dict) -> None:
+    def after(self, event: str, payload: dict, *, quiet: bool = False) -> None:
         """What follows a newly applied Calendly change: fresh availability, our branded
-        confirmation (when switched on), and for a cancellation a refund due if it was paid."""
+        confirmation (when switched on, for a booking that still stands and is still to
+        come), and for a cancellation a refund due if it was paid (and our notice, unless
+        ``quiet``: nobody is told of a cancellation they never heard booked)."""
         if event not in (webhooks.CREATED, webhooks.CANCELED):
             return
         desk = self.desk
@@ -57,35 +91,102 @@ class CalendlySync:
             (payload.get("scheduled_event") or {}).get("event_type", "")
         )
         uri = payload.get("uri") or ""
+        row = desk.store.booking_by_invitee(uri)
+        if row is None:
+            return
         if event == webhooks.CREATED:
-            if desk.settings.calendly_confirmations and (row := desk.store.booking_by_invitee(uri)):
+            upcoming = parse_iso(row["start_utc"]) > desk.clock()
+            if (
+                desk.settings.calendly_confirmations
+                and not quiet
+                and upcoming
+                and row["status"] == BookingStatus.CONFIRMED
+            ):
                 desk.send(
                     calendly_confirmation,
                     desk.booking(row["reference"]),
                     cancel_url=row["cancel_url"] or "",
                     reschedule_url=row["reschedule_url"] or "",
                 )
-        elif not payload.get("rescheduled") and (row := desk.store.booking_by_invitee(uri)):
+        elif payload.get("rescheduled"):
+            return
+        elif quiet:
+            if row["attempt_id"]:
+                desk.checkout.refund_paid(row["attempt_id"], reason="canceled")
+        else:
             desk.local.after_cancel(row["reference"])
 
     def reconcile(self, since: datetime | None = None) -> Counter:
-        """Read Calendly's scheduled events and invitees since ``since`` (default: a week
-        ago) and apply what the webhooks missed, through the same idempotent path."""
+        """Read Calendly's scheduled events and apply what the webhooks missed, through the
+        same idempotent path, within a request budget.
+
+        The window runs from ``since`` (default: where the last run stopped, else a week
+        ago) to the Calendly analysts' horizon. Events we already hold a consistent booking
+        for cost nothing more; the rest cost one ``GET …/invitees`` each. A run spends at
+        most CALENDLY_RECONCILE_SHARE_PERCENT of the per-minute limit and stops while less
+        than half of it remains (read from ``X-RateLimit-*``), keeping it for visitors; the
+        next run resumes where it stopped. Nothing is emailed for a booking first learned
+        of when it is already over or canceled."""
         desk = self.desk
         client = desk.offers.calendly()
         now = desk.clock()
-        user = desk.catalogue_cache.get("calendly-user", client.me)
+        resume = None if since is not None else records.resume_from(desk.store.db)
+        start = parse_iso(resume) if resume else since or now - timedelta(days=7)
+        horizon = max(
+            (a.horizon_days for a in desk.catalogue.analysts if a.provider == "calendly"),
+            default=60,
+        )
+        budget = Budget(client, desk.settings.reconcile_share_percent / 100)
         fixed: Counter = Counter()
-        for event in client.scheduled_events(
-            user["uri"], min_start=since or now - timedelta(days=7)
-        ):
-            for invitee in client.invitees(event["uri"]):
-                payload = {**invitee, "scheduled_event": event}
-                for kind, at in _changes(invitee):
-                    if self.apply(webhooks.Delivery(kind, at, payload)) == "applied":
-                        fixed[kind] += 1
-        desk.store.record_reconcile(now=now, fixed=fixed)
+        stopped: datetime | None = None
+        at = start  # the start of the event being read
+        try:
+            user = desk.catalogue_cache.get("calendly-user", client.me)
+            query = events_query(user["uri"], start, now + timedelta(days=horizon))
+            pages = client.pages("/scheduled_events", query)
+            while stopped is None and budget.allows():
+                page = next(pages, None)
+                if page is None:
+                    break
+                for event in page:
+                    at = parse_calendly_time(event["start_time"])
+                    if self._consistent(event):
+                        continue
+                    if not budget.allows():
+                        stopped = at
+                        break
+                    self._reconcile_event(client, event, now, fixed)
+                else:
+                    if page and not budget.allows():  # no budget for the next page
+                        stopped = parse_calendly_time(page[-1]["start_time"])
+        except CalendlyRateLimited as exc:
+            log.warning("reconciliation stopped, Calendly rate limited it: %s", exc)
+            stopped = stopped or at
+        with desk.store.write() as db:
+            records.record_run(db, now=now, fixed=fixed, resume_from=stopped, requests=budget.spent)
         return fixed
+
+    def _consistent(self, event: dict) -> bool:
+        """Whether we already hold this event as Calendly does (no need to read it)."""
+        ours = records.bookings_of_event(self.desk.store.db, event["uri"])
+        if not ours:
+            return False
+        start = iso(parse_calendly_time(event["start_time"]))
+        if event.get("status") == "canceled":
+            return all(b["status"] == BookingStatus.CANCELED for b in ours)
+        return any(b["status"] == BookingStatus.CONFIRMED and b["start_utc"] == start for b in ours)
+
+    def _reconcile_event(self, client, event: dict, now: datetime, fixed: Counter) -> None:
+        """Apply what one event's invitees stand for; quietly for ones new to us that are
+        over or canceled already."""
+        over = parse_calendly_time(event.get("end_time") or event["start_time"]) <= now
+        for invitee in client.invitees(event["uri"]):
+            payload = {**invitee, "scheduled_event": event}
+            known = self.desk.store.booking_by_invitee(invitee.get("uri") or "") is not None
+            quiet = not known and (over or invitee.get("status") == "canceled")
+            for kind, at in _changes(invitee):
+                if self.apply(webhooks.Delivery(kind, at, payload), quiet=quiet) == "applied":
+                    fixed[kind] += 1
 
     def booking_of(self, invitee_uuid: str) -> dict | None:
         """The stored Calendly booking of an invitee (as confirmed by webhook), if any."""

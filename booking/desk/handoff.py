@@ -5,26 +5,20 @@ or booked at once through Calendly's Scheduling API ('direct', falling back to t
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
+from functools import cached_property
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from booking.calendly import webhooks
-from booking.calendly.client import SchedulingApiUnavailable
 from booking.calendly.links import prefill_url
+from booking.calendly.questions import BookingForm
+from booking.desk.direct import DirectBooking
 from booking.desk.local import pay_first
-from booking.desk.offers import slot_taken
 from booking.domain import funnel
 from booking.domain.catalogue import Analyst, MeetingType
 from booking.domain.records import Outcome
 from booking.domain.request import BookingRequest, Details, zone
-from booking.errors import (
-    CalendlyRateLimited,
-    CalendlyUnavailable,
-    NotBookable,
-    NotFound,
-    SlotTaken,
-)
+from booking.errors import BookingError, CalendlyUnavailable, NotBookable, NotFound
 from booking.store import parse_iso
 
 if TYPE_CHECKING:
@@ -38,6 +32,15 @@ class Handoff:
 
     def __init__(self, desk: Desk) -> None:
         self.desk = desk
+
+    @cached_property
+    def direct(self) -> DirectBooking:
+        """The Scheduling API path ('direct' mode)."""
+        return DirectBooking(self.desk, self)
+
+    def form_for(self, analyst: Analyst, meeting_id: str) -> BookingForm | None:
+        """What the details form must also ask for this type (direct mode), or None."""
+        return self.direct.form_for(analyst, meeting_id)
 
     def begin(self, request: BookingRequest) -> Outcome:
         """The booking page's way on for a free Calendly session, in the analyst's mode."""
@@ -57,9 +60,12 @@ class Handoff:
         self, request: BookingRequest, attempt_id: str
     ) -> tuple[Analyst, MeetingType, Details, datetime, ZoneInfo]:
         """Check the analyst, the details and that Calendly offers the time right now; note
-        the details on the attempt. A priced type must be paid first."""
+        the details on the attempt. A priced type must be paid first. Counts against the
+        client's limits: a hand-off spends the business's Calendly quota."""
         desk = self.desk
         with desk.failure_recorded(attempt_id, funnel.HANDOFF_FAILED):
+            desk.limits.booking_try(request.client)  # a link or a direct booking will follow
+            desk.limits.calendly_call(request.client)
             offers = desk.offers
             who = (
                 desk.analyst(request.analyst)
@@ -70,6 +76,7 @@ class Handoff:
                 raise NotBookable(f"{who.name} is booked on this site, not through Calendly.")
             meeting = offers.meeting_type(who, request.meeting_type)
             details, start, tz = desk.take_details(attempt_id, who, meeting, request)
+            self.direct.take_answers(attempt_id, who, meeting, request)
             offers.check_calendly_time(who, meeting, start, tz)
             if not meeting.is_free:
                 raise pay_first(meeting)
@@ -85,7 +92,7 @@ class Handoff:
         if attempt["handoff_url"]:
             return Outcome(kind, url=attempt["handoff_url"], attempt_id=attempt_id)
         if who.handoff == "direct":
-            return self.book_direct(attempt)
+            return self.direct.book(attempt)
         with self.desk.failure_recorded(attempt_id, funnel.HANDOFF_FAILED):
             url = self.new_link(
                 attempt_id,
@@ -111,11 +118,16 @@ class Handoff:
         (a follow-up's fresh link is recorded as the follow-up instead)."""
         desk = self.desk
         link = desk.offers.calendly().create_scheduling_link(event_type)
+        try:  # the notes pre-fill the first free-text question, whatever its number
+            notes_key = desk.offers.booking_form(event_type).notes_prefill_key
+        except BookingError:
+            notes_key = "a1"
         url = prefill_url(
             link,
             name=details.name,
             email=details.email,
             notes=details.notes,
+            notes_key=notes_key,
             attempt_id=attempt_id,
             day=start.astimezone(visitor_zone).date(),
         )
@@ -136,53 +148,6 @@ class Handoff:
             else:
                 desk.store.update_attempt(attempt_id, now=now, handoff_url=url)
         return url
-
-    def book_direct(self, attempt: dict) -> Outcome:
-        """Book through Calendly's Scheduling API. A time taken meanwhile is refused; a rate
-        limit or the API being unavailable falls back to the single-use link, noting why."""
-        desk = self.desk
-        attempt_id, event_type = attempt["id"], attempt["meeting_type"]
-        start, visitor_zone = parse_iso(attempt["slot_start"]), zone(attempt["visitor_tz"])
-        try:
-            invitee = desk.offers.calendly().create_invitee(
-                event_type,
-                start=start,
-                name=attempt["name"],
-                email=attempt["email"],
-                timezone=visitor_zone.key,
-                notes=attempt["notes"] or "",
-                attempt_id=attempt_id,
-            )
-        except SlotTaken as exc:
-            desk.offers.forget_availability(event_type)
-            desk.store.add_event(
-                attempt_id, funnel.BOOKING_FAILED, now=desk.clock(), detail={"reason": exc.code}
-            )
-            raise slot_taken(start, visitor_zone) from exc
-        except (CalendlyRateLimited, SchedulingApiUnavailable) as exc:
-            log.warning("direct booking of %s fell back to a link: %s", attempt_id, exc.code)
-            desk.store.add_event(
-                attempt_id, funnel.DIRECT_FALLBACK, now=desk.clock(), detail={"reason": exc.code}
-            )
-            url = self.new_link(attempt_id, event_type, Details.of(attempt), start, visitor_zone)
-            return Outcome("redirect", url=url, attempt_id=attempt_id)
-        meeting = desk.offers.meeting_type(desk.analyst(attempt["analyst"]), event_type)
-        payload = {
-            **invitee,
-            "tracking": {**(invitee.get("tracking") or {}), "utm_content": attempt_id},
-            "scheduled_event": invitee.get("scheduled_event")
-            or {
-                "uri": invitee.get("event"),
-                "event_type": event_type,
-                "name": meeting.name,
-                "start_time": start.isoformat(),
-                "end_time": (start + timedelta(minutes=meeting.duration_minutes)).isoformat(),
-            },
-        }
-        # The same idempotent path the webhook takes when it arrives.
-        desk.calendly_sync.apply(webhooks.Delivery(webhooks.CREATED, desk.clock(), payload))
-        reference = desk.store.attempt(attempt_id)["booking_ref"]
-        return Outcome("booked", reference=reference, attempt_id=attempt_id)
 
     # -- the embed page and the way back from Calendly ------------------------------------
     def embed_link(self, attempt_id: str) -> dict:

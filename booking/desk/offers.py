@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from booking.calendly.client import WINDOW, CalendlyClient, parse_calendly_time
+from booking.calendly.questions import BookingForm
 from booking.domain.catalogue import Analyst, MeetingType
 from booking.domain.days_off import closed_intervals
 from booking.domain.slots import Interval, free_slots, group_by_day
@@ -25,6 +26,21 @@ if TYPE_CHECKING:
     from booking.desk import Desk
 
 _SECOND = timedelta(seconds=1)
+
+
+def offered(et: dict, user_uri: str, slugs: tuple[str, ...] = ()) -> bool:
+    """Whether a Calendly event type is one to offer: active, not secret, not deleted, the
+    analyst's own (``GET /event_types?user=`` also lists team and organization types), and
+    among the catalogue's ``event_types`` slugs when it names some."""
+    profile = et.get("profile") or {}
+    return (
+        et.get("active", True) is True
+        and not et.get("secret")
+        and not et.get("deleted_at")
+        and profile.get("type", "User") == "User"
+        and profile.get("owner", user_uri) == user_uri
+        and (not slugs or et.get("slug") in slugs)
+    )
 
 
 def slot_taken(start: datetime, tz: ZoneInfo) -> SlotTaken:
@@ -80,13 +96,29 @@ class Offers:
                 id=et["uri"],
                 name=et["name"],
                 duration_minutes=et["duration"],
-                price=analyst.prices.get(et.get("slug", ""), 0),
+                price=analyst.prices.get(et.get("slug") or "", 0),
                 currency=analyst.currency,
                 description=et.get("description_plain") or "",
             )
             for et in event_types
-            if et.get("active", True)
+            if offered(et, user["uri"], analyst.event_types)
         )
+
+    def calendly_event_type(self, event_type_uri: str) -> dict:
+        """An event type as Calendly describes it (locations, custom questions): from the
+        list already read, else ``GET /event_types/{uuid}`` (both cached)."""
+        client = self.calendly()
+        cache = self.desk.catalogue_cache
+        user = cache.get("calendly-user", client.me)
+        listed = cache.get(("event-types", user["uri"]), lambda: client.event_types(user["uri"]))
+        found = next((et for et in listed if et.get("uri") == event_type_uri), None)
+        return found or cache.get(
+            ("event-type", event_type_uri), lambda: client.event_type(event_type_uri)
+        )
+
+    def booking_form(self, event_type_uri: str) -> BookingForm:
+        """What the event type asks of an invitee booked through the Scheduling API."""
+        return BookingForm.of(self.calendly_event_type(event_type_uri))
 
     def meeting_type(self, analyst: Analyst, meeting_id: str) -> MeetingType:
         if analyst.provider == "local":
@@ -123,12 +155,21 @@ class Offers:
         )
 
     # -- free times ----------------------------------------------------------------------
-    def slots(self, slug: str, meeting_id: str, start: datetime, end: datetime) -> list[Interval]:
-        """Free slots starting in [start, end), from our calendar or from Calendly."""
+    def slots(
+        self,
+        slug: str,
+        meeting_id: str,
+        start: datetime,
+        end: datetime,
+        *,
+        client: str | None = None,
+    ) -> list[Interval]:
+        """Free slots starting in [start, end), from our calendar or from Calendly (a look-up
+        that reaches Calendly counts against ``client``'s limit)."""
         analyst = self.desk.analyst(slug)
         meeting = self.meeting_type(analyst, meeting_id)
         if analyst.provider == "calendly":
-            return self.calendly_slots(meeting, start, end)
+            return self.calendly_slots(meeting, start, end, client=client)
         now = self.desk.clock()
         pad = timedelta(minutes=analyst.buffer_minutes + meeting.duration_minutes)
         busy = self.local_busy(analyst, start - pad, end + pad)
@@ -153,18 +194,21 @@ class Offers:
         end: datetime | None,
         *,
         days: int = WINDOW.days,
+        client: str | None = None,
     ) -> list[Interval]:
-        """Calendly's free times in [start, end), shared by all visitors for one TTL.
+        """Calendly's free times in [start, end), shared by all visitors for one TTL; only a
+        load that reaches Calendly counts against ``client``'s limit.
 
         The next ``days`` days come from one shared load (one call per 31 days) and serve
         every request that ends inside them (``end=None``: as far as they reach); other
         ranges are cached by their bounds.
         """
-        client = self.calendly()
+        calendly, visitor = self.calendly(), client
         length = timedelta(minutes=meeting.duration_minutes)
 
         def load(first: datetime, last: datetime) -> tuple[datetime, list[Interval]]:
-            times = client.available_times(meeting.id, first, last)
+            self.desk.limits.calendly_call(visitor)
+            times = calendly.available_times(meeting.id, first, last)
             starts = (parse_calendly_time(x["start_time"]) for x in times)
             return last, [Interval(t, t + length) for t in starts]
 
@@ -183,19 +227,40 @@ class Offers:
         self.desk.availability_cache.invalidate(lambda key: key[1] == meeting_id)
 
     def slots_between_dates(
-        self, slug: str, meeting_id: str, first: date, last: date, tz: ZoneInfo
+        self,
+        slug: str,
+        meeting_id: str,
+        first: date,
+        last: date,
+        tz: ZoneInfo,
+        *,
+        client: str | None = None,
     ) -> list[Interval]:
         """Free slots on the visitor's calendar dates first..last (inclusive)."""
+        today = self.desk.clock().date()
+        for name, day in (("start", first), ("end", last)):
+            if not today - timedelta(days=366) <= day <= today + timedelta(days=3 * 366):
+                raise InvalidInput(
+                    f"{day.isoformat()} is too far from today; ask for dates within the "
+                    "coming year.",
+                    field=name,
+                )
         if last < first:
             raise InvalidInput("The end date is before the start date.", field="end")
         if (last - first).days > 366:
             raise InvalidInput("Ask for at most a year of availability at once.", field="end")
         start = datetime.combine(first, time(0), tzinfo=tz)
         end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=tz)
-        return self.slots(slug, meeting_id, start, end)
+        return self.slots(slug, meeting_id, start, end, client=client)
 
     def open_days(
-        self, slug: str, meeting_id: str, tz: ZoneInfo, *, later: bool = False
+        self,
+        slug: str,
+        meeting_id: str,
+        tz: ZoneInfo,
+        *,
+        later: bool = False,
+        client: str | None = None,
     ) -> dict[date, list[Interval]]:
         """Every visitor-local date ahead with a free slot, with its slots.
 
@@ -207,7 +272,8 @@ class Offers:
         if analyst.provider == "calendly":
             meeting = self.meeting_type(analyst, meeting_id)
             days = max(analyst.horizon_days, WINDOW.days) if later else WINDOW.days
-            return group_by_day(self.calendly_slots(meeting, now, None, days=days), tz)
+            slots = self.calendly_slots(meeting, now, None, days=days, client=client)
+            return group_by_day(slots, tz)
         return group_by_day(
             self.slots(slug, meeting_id, now, now + timedelta(days=analyst.horizon_days)), tz
         )

@@ -176,6 +176,9 @@ class Analyst(BaseModel):
     handoff: Literal["redirect", "embed", "direct"] = "redirect"
     # Calendly analysts: prices by Calendly event type slug (free when absent).
     prices: dict[str, Decimal] = Field(default_factory=dict)
+    # Calendly analysts: the event type slugs to offer (empty: every active, non-secret
+    # type the analyst hosts); narrows, never widens, what Calendly lists.
+    event_types: tuple[Slug, ...] = ()
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     # Local analysts: their own calendars' "secret address in iCal format" (or a file),
     # whose events block time; public holidays of a country ("GB", "US-NY"); days off.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,7 +19,8 @@ MAX_NOTES = 2000
 class BookingRequest:
     """One booking try as the page or the API sends it: who, what, when and the visitor's
     details, unchecked. ``analyst`` may be None when only a Calendly event type URI is
-    known (the seed's API); ``attempt_id`` None starts a new attempt (source ``source``)."""
+    known (the seed's API); ``attempt_id`` None starts a new attempt (source ``source``);
+    ``client`` is the address the edge counts the per-client limits against."""
 
     analyst: str | None
     meeting_type: str
@@ -29,6 +31,10 @@ class BookingRequest:
     notes: str | None = ""
     attempt_id: str | None = None
     source: str = "web"
+    # Direct Calendly bookings: the visitor's answers to the event type's questions
+    # (``q<position>`` or ``location`` → text), as the details form asked them.
+    answers: tuple[tuple[str, str], ...] = ()
+    client: str | None = None  # the client's address, for the per-client limits
 
     def utc_start(self) -> datetime:
         """The start in UTC; the visitor must have said which offset they meant."""
@@ -51,21 +57,48 @@ class Details:
         return cls(attempt["name"], attempt["email"], attempt["notes"] or "")
 
 
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _clean(text: str | None, *, field: str, label: str, multiline: bool = False) -> str:
+    """NFC-normalised text without control or bidi-override characters (which can disguise
+    what a name or a note says on the owner's screens and in emails); InvalidInput else."""
+    text = unicodedata.normalize("NFC", (text or "").replace("\r\n", "\n"))
+    allowed = "\n\t" if multiline else ""
+    bad = next(
+        (
+            ch
+            for ch in text
+            if ch in BIDI_CONTROLS or (unicodedata.category(ch) == "Cc" and ch not in allowed)
+        ),
+        None,
+    )
+    if bad is not None:
+        raise InvalidInput(
+            f"Your {label} contains an invisible control character (U+{ord(bad):04X}); "
+            "please retype it.",
+            field=field,
+        )
+    return text
+
+
 def check_details(name: str | None, email: str | None, notes: str | None) -> Details:
     """Normalise the visitor's details, or raise InvalidInput naming the field to fix."""
-    name = " ".join((name or "").split())
+    name = " ".join(_clean(name, field="name", label="name").split())
     if not name:
         raise InvalidInput("Please tell us your name.", field="name")
+    if not any(unicodedata.category(ch).startswith("L") for ch in name):
+        raise InvalidInput("Please write your name with letters.", field="name")
     if len(name) > MAX_NAME:
         raise InvalidInput(f"Please shorten your name to {MAX_NAME} characters.", field="name")
-    email = (email or "").strip()
+    email = _clean(email, field="email", label="email address").strip()
     if not email:
         raise InvalidInput("Please give an email address for the confirmation.", field="email")
     try:
         email = validate_email(email, check_deliverability=False).normalized
     except EmailNotValidError as exc:
         raise InvalidInput(f"That email address is not valid: {exc}", field="email") from exc
-    notes = (notes or "").strip()
+    notes = _clean(notes, field="notes", label="notes", multiline=True).strip()
     if len(notes) > MAX_NOTES:
         raise InvalidInput(
             f"Notes can be at most {MAX_NOTES:,} characters; yours are {len(notes):,}.",
@@ -77,9 +110,12 @@ def check_details(name: str | None, email: str | None, notes: str | None) -> Det
 def zone(name: str | None, *, field: str = "timezone") -> ZoneInfo:
     """The IANA zone called ``name``, or InvalidInput naming ``field``."""
     try:
+        if len(name or "") > 64:  # the longest IANA name is 32 characters
+            raise ValueError(name)
         return ZoneInfo(name or "")
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        shown = name if len(name or "") <= 64 else f"{(name or '')[:40]}…"
         raise InvalidInput(
-            f"{name!r} is not a time zone we know; use an IANA name such as Europe/London.",
+            f"{shown!r} is not a time zone we know; use an IANA name such as Europe/London.",
             field=field,
         ) from exc

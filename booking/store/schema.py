@@ -303,3 +303,37 @@ def m010_limits_refusals_health(db: Database) -> None:
         "FROM webhook_deliveries WHERE verified = 0 GROUP BY 1, 2, 3"
     )
     db["health_probe"].create({"id": int, "at": str}, pk="id")
+
+
+@migrations()
+def m007_calendly_answers_reconcile(db: Database) -> None:
+    """What a direct Calendly booking needs kept between the details form and the booking
+    (the answers to the event type's questions, the invitee's part of its location), and
+    where a reconciliation run that spent its request budget stopped."""
+    db["attempts"].add_column("calendly_answers", str)  # JSON: {"q<position>": answer, …}
+    db["reconcile_runs"].add_column("resume_from", str)  # None: the run finished
+    db["reconcile_runs"].add_column("requests", int)
+    db["bookings"].create_index(["event_uri"], index_name="bookings_by_event")
+
+
+@migrations()
+def m008_erasure_and_retention(db: Database) -> None:
+    """Privacy: when a person's data was erased from an attempt or a booking (the rows stay,
+    so every count stays), indexes over what retention has still to look at, and a funnel
+    whose events stay append-only except that an event's ``detail`` may be rewritten, to
+    erase what it says about a person."""
+    db["attempts"].add_column("erased_at", str)
+    db["bookings"].add_column("erased_at", str)
+    db.execute("CREATE INDEX attempts_unerased ON attempts (updated_at) WHERE erased_at IS NULL")
+    db.execute("CREATE INDEX bookings_unerased ON bookings (end_utc) WHERE erased_at IS NULL")
+    db.execute(
+        "CREATE INDEX webhook_deliveries_with_body ON webhook_deliveries (received_at) "
+        "WHERE body IS NOT NULL"
+    )
+    db.execute("DROP TRIGGER funnel_events_append_only_update")
+    db.execute(
+        "CREATE TRIGGER funnel_events_append_only_update BEFORE UPDATE ON funnel_events "
+        "WHEN NEW.id IS NOT OLD.id OR NEW.attempt_id IS NOT OLD.attempt_id "
+        "OR NEW.step IS NOT OLD.step OR NEW.at IS NOT OLD.at "
+        "BEGIN SELECT RAISE(ABORT, 'funnel_events is append-only'); END"
+    )

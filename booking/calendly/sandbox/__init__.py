@@ -29,13 +29,23 @@ from booking.calendly.client import DEFAULT_API_URL
 from booking.calendly.sandbox import delivery
 from booking.calendly.sandbox.api import SandboxAdapter, SandboxApi
 from booking.calendly.sandbox.delivery import DeliveryWorker
-from booking.calendly.sandbox.host import QUESTION, USER_NAME, WEBHOOK_EVENTS, Host, event_type
+from booking.calendly.sandbox.host import (
+    MARKET,
+    MARKETS,
+    QUESTION,
+    USER_NAME,
+    WEBHOOK_EVENTS,
+    Host,
+    event_type,
+)
 from booking.calendly.sandbox.pages import sandbox_routes
 from booking.calendly.sandbox.state import SandboxError, SandboxState, SlotGone
 from booking.domain.slots import Interval
 from booking.store import Store
 
 __all__ = [
+    "MARKET",
+    "MARKETS",
     "QUESTION",
     "USER_NAME",
     "WEBHOOK_EVENTS",
@@ -127,10 +137,29 @@ class CalendlySandbox:
         self.api.plan.calls_left = calls_left
         self.api.plan.reset_seconds = reset_seconds
 
+    def limit_requests(self, per_minute: int | None) -> None:
+        """Calendly's per-user request limit (Free: 50 a minute); None: unlimited."""
+        self.api.limit.per_minute = per_minute
+
+    def lose_booking_answers(self, times: int = 1) -> None:
+        """Book the next ``times`` ``POST /invitees`` calls, then answer 500 as if the
+        answer was lost on the way back."""
+        self.api.plan.fail_after_booking = times
+
+    @property
+    def scopes(self) -> frozenset[str] | None:
+        """The token's scopes (None: all), as a scoped personal access token has them."""
+        return self.api.scopes
+
+    @scopes.setter
+    def scopes(self, scopes) -> None:
+        self.api.scopes = None if scopes is None else frozenset(scopes)
+
     # -- the booking pages' actions ------------------------------------------------------------
     def schedule(self, code: str, *, start: datetime, **invitee) -> dict:
-        """Book as the booking page does (``invitee``: name, email, answer, timezone,
-        tracking, as ``SandboxState.book`` takes them), spending the single-use link."""
+        """Book as the booking page does (``invitee``: name, email, timezone, tracking and
+        answer or answers and location, as ``SandboxState.book`` takes them), spending the
+        single-use link."""
         link, et = self.state.link(code)
         if not invitee["name"].strip() or "@" not in invitee["email"]:
             raise SandboxError("Please enter your name and a valid email address.")

@@ -15,7 +15,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
@@ -24,77 +24,25 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
 from booking.calendly.client import WINDOW, calendly_time, parse_calendly_time
+from booking.calendly.sandbox.answers import Answer, error, invalid, not_found, refuse
 from booking.calendly.sandbox.host import EVENT_TYPES, USER_UUID, event_type
-from booking.calendly.sandbox.scheduling import NewInvitee, calendly_details
+from booking.calendly.sandbox.limits import RequestLimit, SchedulingPlan, has_scope
+from booking.calendly.sandbox.scheduling import (
+    LOCATION_MESSAGE,
+    NewInvitee,
+    answer_refusals,
+    calendly_details,
+    location_refusal,
+)
 from booking.calendly.sandbox.state import SandboxState, SlotGone
 
+INTERNAL = (
+    "The server encountered an unexpected condition that prevented it from fulfilling the request."
+)
 SCHEDULING_API_403 = (
     "The Scheduling API is only available on paid Calendly plans. "
     "Upgrade your plan to access this feature."
 )
-
-
-@dataclass
-class Answer:
-    """One API answer: status, JSON body (None for 204) and extra headers."""
-
-    status: int
-    body: dict | None
-    headers: dict = field(default_factory=dict)
-
-
-def error(status: int, title: str, message: str, details: list | None = None) -> Answer:
-    """An answer in Calendly's error shape."""
-    body: dict = {"title": title, "message": message}
-    if details:
-        body["details"] = details
-    return Answer(status, body)
-
-
-def not_found() -> Answer:
-    """Calendly's 404."""
-    return error(404, "Resource Not Found", "The server could not find the requested resource.")
-
-
-def invalid(details: list | None = None) -> Answer:
-    """Calendly's 400, with the parameters it disliked when there are any."""
-    return error(400, "Invalid Argument", "The supplied parameters are invalid.", details)
-
-
-def refuse(parameter: str, message: str) -> Answer:
-    """A 400 naming one parameter."""
-    return invalid([{"parameter": parameter, "message": message}])
-
-
-@dataclass
-class SchedulingPlan:
-    """What the token's plan allows for ``POST /invitees``: tests switch the Scheduling API
-    off (403) or give it a budget, after which it answers 429 like Calendly's daily limit."""
-
-    enabled: bool = True
-    calls_left: int | None = None  # None: no limit
-    limit: int = 100
-    reset_seconds: int = 60  # as X-RateLimit-Reset
-
-    def spend(self) -> Answer | None:
-        """Use one call of the budget: None when allowed, else the 429 to answer."""
-        if self.calls_left is None:
-            return None
-        if self.calls_left <= 0:
-            body = {"title": "Too Many Requests", "message": "Rate limit exceeded."}
-            return Answer(429, body, self.headers())
-        self.calls_left -= 1
-        return None
-
-    def headers(self) -> dict:
-        """The X-RateLimit-* headers Calendly sends once a budget applies."""
-        if self.calls_left is None:
-            return {}
-        return {
-            "X-RateLimit-Limit": str(self.limit),
-            "X-RateLimit-Remaining": str(self.calls_left),
-            "X-RateLimit-Reset": str(self.reset_seconds),
-        }
 
 
 @dataclass(frozen=True)
@@ -252,26 +200,61 @@ def create_invitee(call: Call) -> Answer:
         asked = NewInvitee.model_validate(call.payload)
     except ValidationError as exc:
         return invalid(calendly_details(exc))
+    location = asked.location
+    if (details := location_refusal(et, location)) is not None:
+        message = (
+            LOCATION_MESSAGE if details[0].get("code") else "The supplied parameters are invalid."
+        )
+        return error(400, "Invalid Argument", message, details)
+    if details := answer_refusals(et, asked.questions_and_answers):
+        return invalid(details)
     try:
         booked = call.state.book(
             et,
             asked.start_time,
             name=asked.invitee.name,
             email=asked.invitee.email,
-            answer=asked.questions_and_answers[-1] if asked.questions_and_answers else "",
+            answers=asked.questions_and_answers,
+            location=location,
             timezone=asked.invitee.timezone,
             tracking=asked.tracking.model_dump() if asked.tracking else {},
         )
     except SlotGone:
         filled = {"message": "That start time has been filled", "code": "already_filled"}
         return invalid([{"parameter": "event.start_time", **filled}])
+    if call.plan.fail_after_booking:  # Calendly booked it, then its answer was lost
+        call.plan.fail_after_booking -= 1
+        return error(500, "Internal Server Error", INTERNAL)
     resource = call.state.host.invitee_resource(booked["invitee"], booked["event"], embed=False)
     return Answer(201, {"resource": resource}, call.plan.headers())
 
 
 # -- webhook subscriptions and no-shows --------------------------------------------------------
+def _scope_refusal(call: Call, source: dict) -> Answer | None:
+    """Calendly requires ``organization`` and ``scope`` (and ``user`` for user scope)."""
+    host = call.state.host
+    scope = source.get("scope")
+    missing = [k for k in ("organization", "scope") if not source.get(k)]
+    if scope == "user" and not source.get("user"):
+        missing.append("user")
+    if missing:
+        return invalid([{"parameter": k, "message": "is required"} for k in missing])
+    if scope not in ("user", "organization", "group"):
+        return refuse("scope", "is invalid")
+    if source["organization"] != host.org_uri or source.get("user", host.user_uri) not in (
+        host.user_uri,
+        None,
+    ):
+        return error(
+            403, "Permission Denied", "You do not have permission to access this resource."
+        )
+    return None
+
+
 def list_webhooks(call: Call) -> Answer:
-    """GET /webhook_subscriptions."""
+    """GET /webhook_subscriptions (``organization`` and ``scope`` required)."""
+    if (refused := _scope_refusal(call, call.query)) is not None:
+        return refused
     rows = call.state.outbox.subscriptions()
     items = [call.state.host.webhook_resource(r) for r in rows]
     return paginate(call, "/webhook_subscriptions", items)
@@ -281,8 +264,10 @@ def create_webhook(call: Call) -> Answer:
     """POST /webhook_subscriptions: one subscription per callback URL."""
     payload = call.payload
     url, events, scope = payload.get("url"), payload.get("events"), payload.get("scope")
-    if not url or not events or scope not in ("user", "organization"):
-        return invalid()
+    if not url or not events:
+        return invalid([{"parameter": "url" if not url else "events", "message": "is required"}])
+    if (refused := _scope_refusal(call, payload)) is not None:
+        return refused
     if call.state.outbox.subscribed(url):
         return error(409, "Already Exists", "Hook with this url already exists")
     row = call.state.outbox.subscribe(url, events, scope, payload.get("signing_key"))
@@ -307,28 +292,29 @@ def mark_no_show(call: Call) -> Answer:
 
 
 def unmark_no_show(call: Call) -> Answer:
-    """DELETE /invitee_no_shows/{uuid}: the mark is keyed by its invitee."""
+    """DELETE /invitee_no_shows/{uuid}: the mark's own uuid, as Calendly gives it."""
     if not call.state.unmark_no_show(call.params["uuid"]):
         return not_found()
     return Answer(204, None)
 
 
 Route = Callable[[Call], Answer]
-ROUTES: dict[tuple[str, str], Route] = {
-    ("GET", "users/{uuid}"): get_user,
-    ("GET", "event_types"): list_event_types,
-    ("GET", "event_types/{uuid}"): get_event_type,
-    ("GET", "event_type_available_times"): available_times,
-    ("POST", "scheduling_links"): create_link,
-    ("POST", "invitees"): create_invitee,
-    ("GET", "scheduled_events"): list_events,
-    ("GET", "scheduled_events/{uuid}"): get_event,
-    ("GET", "scheduled_events/{uuid}/invitees"): list_invitees,
-    ("GET", "webhook_subscriptions"): list_webhooks,
-    ("POST", "webhook_subscriptions"): create_webhook,
-    ("DELETE", "webhook_subscriptions/{uuid}"): delete_webhook,
-    ("POST", "invitee_no_shows"): mark_no_show,
-    ("DELETE", "invitee_no_shows/{uuid}"): unmark_no_show,
+# Each route and the token scope Calendly asks for it (``:write`` implies ``:read``).
+ROUTES: dict[tuple[str, str], tuple[Route, str]] = {
+    ("GET", "users/{uuid}"): (get_user, "users:read"),
+    ("GET", "event_types"): (list_event_types, "event_types:read"),
+    ("GET", "event_types/{uuid}"): (get_event_type, "event_types:read"),
+    ("GET", "event_type_available_times"): (available_times, "availability:read"),
+    ("POST", "scheduling_links"): (create_link, "scheduling_links:write"),
+    ("POST", "invitees"): (create_invitee, "scheduled_events:write"),
+    ("GET", "scheduled_events"): (list_events, "scheduled_events:read"),
+    ("GET", "scheduled_events/{uuid}"): (get_event, "scheduled_events:read"),
+    ("GET", "scheduled_events/{uuid}/invitees"): (list_invitees, "scheduled_events:read"),
+    ("GET", "webhook_subscriptions"): (list_webhooks, "webhooks:read"),
+    ("POST", "webhook_subscriptions"): (create_webhook, "webhooks:write"),
+    ("DELETE", "webhook_subscriptions/{uuid}"): (delete_webhook, "webhooks:write"),
+    ("POST", "invitee_no_shows"): (mark_no_show, "scheduled_events:write"),
+    ("DELETE", "invitee_no_shows/{uuid}"): (unmark_no_show, "scheduled_events:write"),
 }
 
 
@@ -353,6 +339,8 @@ class SandboxApi:
         self.state = state
         self.latency_ms = latency_ms
         self.plan = SchedulingPlan()
+        self.limit = RequestLimit()
+        self.scopes: frozenset[str] | None = None  # the token's scopes (None: all)
         self.calls: Counter[str] = Counter()  # requests served, by first path segment
 
     def handle(self, method: str, url: str, body: bytes | None, headers) -> Answer:
@@ -372,9 +360,24 @@ class SandboxApi:
             return invalid()
         segments = parts.path.rstrip("/").strip("/").split("/")
         self.calls[segments[0]] += 1
-        for (verb, pattern), route in ROUTES.items():
+        allowed, headers = self.limit.take(self.state.clock())
+        if not allowed:
+            body = {"title": "Too Many Requests", "message": "Rate limit exceeded."}
+            return Answer(429, body, headers)
+        answer = self._route(method, segments, query, payload)
+        return Answer(answer.status, answer.body, {**headers, **answer.headers})
+
+    def _route(self, method: str, segments: list[str], query: dict, payload: dict) -> Answer:
+        """The route's answer, or 403 when the token lacks its scope, or 404."""
+        for (verb, pattern), (route, scope) in ROUTES.items():
             params = match(pattern, segments) if verb == method else None
             if params is not None:
+                if not has_scope(self.scopes, scope):
+                    return error(
+                        403,
+                        "Permission Denied",
+                        "You do not have permission to access this resource.",
+                    )
                 return route(Call(self.state, self.plan, params, query, payload))
         return not_found()
 
@@ -394,18 +397,14 @@ class SandboxAdapter(BaseAdapter):
         resp.status_code = answer.status
         resp._content = b"" if answer.body is None else json.dumps(answer.body).encode()
         resp.headers = CaseInsensitiveDict(
-            {
-                "Content-Type": "application/json; charset=utf-8",
-                "X-RateLimit-Limit": "500",
-                "X-RateLimit-Remaining": "499",
-                "X-RateLimit-Reset": "60",
-                **answer.headers,
-            }
+            {"Content-Type": "application/json; charset=utf-8", **answer.headers}
         )
         resp.encoding = "utf-8"
         resp.url = request.url
         resp.request = request
         resp.reason = {200: "OK", 201: "Created", 204: "No Content"}.get(answer.status, "Error")
+        if answer.status == 204:
+            resp._content = b""
         return resp
 
     def close(self) -> None:

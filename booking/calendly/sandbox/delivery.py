@@ -1,8 +1,10 @@
 """The sandbox's webhook sender: signed POSTs of its queued deliveries, as Calendly sends them.
 
 ``deliver_due`` posts every due delivery from ``state.Outbox``, signed afresh with its
-subscription's key (``booking.signatures``), and backs off exponentially on failure; after
-24 hours it gives up and disables the subscription, as Calendly does. ``DeliveryWorker``
+subscription's key (``booking.signatures``), and backs off exponentially on failure (any
+answer but a 2xx, a redirect included, as Calendly counts them); the subscription shows
+``retry_started_at`` while it fails, and after 24 hours it gives up and disables the
+subscription, as Calendly does. ``DeliveryWorker``
 runs it in the background, woken by the outbox's ``pending`` event.
 """
 
@@ -34,6 +36,7 @@ def _post(session: requests.Session, delivery: dict, stamp: int) -> tuple[str, b
             delivery["callback_url"],
             data=body,
             timeout=(10, 15),
+            allow_redirects=False,  # Calendly counts a redirect (3xx) as a failure
             headers={
                 "Content-Type": "application/json",
                 "Calendly-Webhook-Signature": sign(body, delivery["signing_key"], stamp),
@@ -65,7 +68,7 @@ def deliver_due(
         else:
             wait = timedelta(seconds=min(2**attempts, LONGEST_WAIT))
             update["next_attempt_at"] = calendly_time(now + wait)
-        outbox.record_attempt(delivery, update, give_up=give_up)
+        outbox.record_attempt(delivery, update, ok=ok, at=now, give_up=give_up)
     return delivered
 
 

@@ -1,9 +1,11 @@
 """The sandbox's fixed host and the JSON shapes Calendly gives its resources.
 
-One Calendly user (with its organisation), two event types with one custom question, and
-the weekly hours its availability comes from. ``Host`` knows where the sandbox lives (its
-API base URL and our public URL), so it can spell every URI and resource shape; it holds no
-state and reads no database: rows come in, Calendly-shaped dicts go out.
+One Calendly user (with its organisation and team), its event types (each with the
+locations and custom questions a real account declares; one secret, one a team's
+round-robin type), and the weekly hours its availability comes from. ``Host`` knows
+where the sandbox lives (its API base URL and our public URL), so it can spell every URI
+and resource shape; it holds no state and reads no database: rows come in,
+Calendly-shaped dicts go out.
 """
 
 from __future__ import annotations
@@ -21,6 +23,29 @@ USER_NAME = "Assassin"
 USER_SLUG = "assassin"
 USER_EMAIL = "assassin@example.com"
 HOST_ZONE = "America/New_York"
+QUESTION = "What would you like to discuss?"
+MARKET = "Which market do you trade?"
+MARKETS = ("Equities", "FX", "Futures", "Crypto")
+PHONE_QUESTION = "Phone number"
+
+
+def _question(name: str, kind: str, position: int, required: bool, choices=()) -> dict:
+    """A custom question as Calendly lists it on an event type."""
+    return {
+        "name": name,
+        "type": kind,
+        "position": position,
+        "enabled": True,
+        "required": required,
+        "answer_choices": list(choices),
+        "include_other": False,
+    }
+
+
+NOTES_Q = _question(QUESTION, "text", 0, False)
+# The host's event types, as strict as a real account's: each declares its location (a
+# conference, a phone call the host places, none for the round-robin team type) and its
+# questions (a required single select, a phone number); one is secret and one a team's.
 EVENT_TYPES = (
     {
         "uuid": "SBXSTRATEGY00001",
@@ -29,6 +54,8 @@ EVENT_TYPES = (
         "duration": 60,
         "color": "#0069ff",
         "description": "One hour on your trading plan: entries, exits and risk.",
+        "locations": [{"kind": "zoom_conference"}],
+        "questions": [NOTES_Q],
     },
     {
         "uuid": "SBXQUICKCALL0001",
@@ -37,9 +64,49 @@ EVENT_TYPES = (
         "duration": 30,
         "color": "#8247f5",
         "description": "Thirty minutes for one focused question.",
+        "locations": [{"kind": "google_conference"}],
+        "questions": [NOTES_Q],
+    },
+    {
+        "uuid": "SBXCLINIC0000001",
+        "name": "Options Clinic",
+        "slug": "options-clinic",
+        "duration": 45,
+        "color": "#0ae8f0",
+        "description": "Forty-five minutes on the phone about your options positions.",
+        "locations": [{"kind": "outbound_call"}],
+        "questions": [
+            _question(MARKET, "single_select", 0, True, MARKETS),
+            _question(QUESTION, "text", 1, False),
+        ],
+    },
+    {
+        "uuid": "SBXDESKCALL00001",
+        "name": "Desk Call",
+        "slug": "desk-call",
+        "duration": 30,
+        "color": "#f8e436",
+        "description": "Whoever of the desk is free first calls you back.",
+        "locations": [],  # round robin: Calendly assigns the host and place
+        "pooling_type": "round_robin",
+        "team": "Assassin Trading Desk",
+        "questions": [
+            _question(PHONE_QUESTION, "phone_number", 0, True),
+            NOTES_Q | {"position": 1},
+        ],
+    },
+    {
+        "uuid": "SBXPRIVATE000001",
+        "name": "Private Review",
+        "slug": "private-review",
+        "duration": 90,
+        "color": "#e55cff",
+        "description": "By invitation only.",
+        "locations": [{"kind": "zoom_conference"}],
+        "questions": [NOTES_Q],
+        "secret": True,
     },
 )
-QUESTION = "What would you like to discuss?"
 WEBHOOK_EVENTS = (
     "invitee.created",
     "invitee.canceled",
@@ -70,9 +137,25 @@ def meeting(et: dict) -> MeetingType:
     return MeetingType(id=et["slug"], name=et["name"], duration_minutes=et["duration"])
 
 
-def _questions_and_answers(answer: str | None) -> list[dict]:
-    """Calendly lists only the questions the invitee answered."""
+def _questions_and_answers(inv: dict) -> list[dict]:
+    """Calendly lists only the questions the invitee answered (older rows kept one)."""
+    if inv.get("answers"):
+        return json.loads(inv["answers"])
+    answer = inv.get("answer")
     return [{"question": QUESTION, "answer": answer, "position": 0}] if answer else []
+
+
+def _event_location(row: dict, et: dict) -> dict:
+    """The scheduled event's location, keyed ``type`` (not ``kind``) as Calendly gives it."""
+    chosen = json.loads(row["location"]) if row.get("location") else None
+    kind = (chosen or {}).get("kind") or next(
+        (loc["kind"] for loc in et.get("locations") or ()), None
+    )
+    if kind is None:  # round robin without a location: Calendly shows none
+        return {"type": "custom", "location": None}
+    if kind.endswith("_conference"):
+        return {"type": kind, "status": "pushed", "join_url": "https://zoom.us/j/000000000"}
+    return {"type": kind, "location": (chosen or {}).get("location")}
 
 
 @dataclass(frozen=True)
@@ -91,6 +174,11 @@ class Host:
     def org_uri(self) -> str:
         """The host's organisation URI, as resources name their owner."""
         return f"{self.api_url}/organizations/{ORG_UUID}"
+
+    @property
+    def team_uri(self) -> str:
+        """The host's team (round-robin types belong to it, not to the user)."""
+        return f"{self.api_url}/teams/{ORG_UUID}"
 
     @property
     def pages_url(self) -> str:
@@ -148,7 +236,7 @@ class Host:
             "duration": et["duration"],
             "duration_options": None,
             "kind": "solo",
-            "pooling_type": None,
+            "pooling_type": et.get("pooling_type"),
             "type": "StandardEventType",
             "color": et["color"],
             "created_at": "2024-03-01T10:05:00.000000Z",
@@ -156,23 +244,17 @@ class Host:
             "internal_note": None,
             "description_plain": et["description"],
             "description_html": f"<p>{et['description']}</p>",
-            "profile": {"type": "User", "name": USER_NAME, "owner": self.user_uri},
-            "secret": False,
+            "profile": (
+                {"type": "Team", "name": et["team"], "owner": self.team_uri}
+                if et.get("team")
+                else {"type": "User", "name": USER_NAME, "owner": self.user_uri}
+            ),
+            "secret": bool(et.get("secret")),
             "booking_method": "instant",
-            "custom_questions": [
-                {
-                    "name": QUESTION,
-                    "type": "text",
-                    "position": 0,
-                    "enabled": True,
-                    "required": False,
-                    "answer_choices": [],
-                    "include_other": False,
-                }
-            ],
+            "custom_questions": [dict(q) for q in et["questions"]],
             "deleted_at": None,
             "admin_managed": False,
-            "locations": [{"kind": "zoom_conference"}],
+            "locations": [dict(loc) for loc in et["locations"]],
             "position": position,
         }
 
@@ -187,11 +269,7 @@ class Host:
             "start_time": row["start_time"],
             "end_time": row["end_time"],
             "event_type": self.event_type_uri(et["uuid"]),
-            "location": {
-                "type": "zoom_conference",
-                "status": "pushed",
-                "join_url": "https://zoom.us/j/000000000",
-            },
+            "location": _event_location(row, et),
             "invitees_counter": {"total": 1, "active": 1 if active else 0, "limit": 1},
             "created_at": row["created_at"],
             "updated_at": row["updated_at"],
@@ -219,7 +297,7 @@ class Host:
             "event": self.event_uri(inv["event_uuid"]),
             "created_at": inv["created_at"],
             "updated_at": inv["updated_at"],
-            "questions_and_answers": _questions_and_answers(inv["answer"]),
+            "questions_and_answers": _questions_and_answers(inv),
             "tracking": json.loads(inv["tracking"]),
             "text_reminder_number": None,
             "rescheduled": bool(inv["rescheduled"]),
@@ -248,15 +326,16 @@ class Host:
             "callback_url": row["callback_url"],
             "created_at": row["created_at"],
             "updated_at": row["created_at"],
-            "retry_started_at": None,
+            "retry_started_at": row.get("retry_started_at"),
             "state": row["state"],
             "events": json.loads(row["events"]),
             "scope": row["scope"],
             "organization": self.org_uri,
-            "user": self.user_uri,
+            "user": self.user_uri if row["scope"] == "user" else None,
+            "group": None,
             "creator": self.user_uri,
         }
 
-    def no_show_uri(self, invitee_uuid: str) -> str:
-        """A no-show mark's URI (Calendly gives each its own)."""
-        return f"{self.api_url}/invitee_no_shows/{invitee_uuid}"
+    def no_show_uri(self, no_show_uuid: str) -> str:
+        """A no-show mark's URI (Calendly gives each mark its own, a new one each time)."""
+        return f"{self.api_url}/invitee_no_shows/{no_show_uuid}"

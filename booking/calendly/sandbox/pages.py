@@ -1,7 +1,9 @@
 """The sandbox's public booking page: a plainly marked stand-in for calendly.com.
 
 Served by app.py under /sandbox/calendly/. It honours Calendly's pre-fill parameters
-(name, email, a1, utm_*, month/date), lets the visitor change the time, books on
+(name, email, a1…a10, location, utm_*, month/date), asks the event type's questions and
+the invitee's part of its location as Calendly's page does (refusing blank required ones
+and numbers that do not dial), lets the visitor change the time, books on
 "Schedule Event", spends the single-use link and sends the visitor back to our
 confirmation page with the query parameters Calendly's "redirect to an external site"
 option appends. Loaded embedded (`embed_type=Inline&embed_domain=…`, as Calendly's widget
@@ -23,14 +25,16 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from booking.calendly.client import TRACKING_KEYS, parse_calendly_time
-from booking.calendly.sandbox.host import QUESTION, USER_NAME
+from booking.calendly.sandbox.host import USER_NAME
+from booking.calendly.sandbox.scheduling import BAD_PHONE, answer_refusals, location_refusal
 from booking.calendly.sandbox.state import SandboxError
 from booking.html_page import page
 
 if TYPE_CHECKING:
     from booking.calendly.sandbox import CalendlySandbox
 
-PREFILL = ("name", "email", "a1")
+PREFILL = ("name", "email", *(f"a{i}" for i in range(1, 11)), "location")
+CALLS_YOU = ("outbound_call", "ask_invitee")  # location kinds the invitee fills in
 
 BANNER = (
     "Calendly sandbox — an offline stand-in for Calendly's booking page. "
@@ -185,8 +189,11 @@ def _back_to_us(sandbox: CalendlySandbox, booked: dict, zone: ZoneInfo) -> Respo
         "invitee_full_name": invitee["name"],
         "invitee_email": invitee["email"],
     }
-    if invitee["answer"]:
-        back["answer_1"] = invitee["answer"]
+    answered = json.loads(invitee.get("answers") or "[]")
+    positions = [q["position"] for q in et["questions"]]
+    for qa in answered:
+        if qa["position"] in positions:
+            back[f"answer_{positions.index(qa['position']) + 1}"] = qa["answer"]
     tracking = json.loads(invitee["tracking"]) if isinstance(invitee["tracking"], str) else {}
     back.update({k: v for k, v in tracking.items() if v and k.startswith("utm_")})
     return RedirectResponse(f"{sandbox.public_url}/confirmation?{urlencode(back)}", status_code=303)
@@ -214,6 +221,66 @@ def _summary(et: dict, event: dict | None, zone: ZoneInfo) -> str:
     )
 
 
+def _questions(et: dict, params: dict) -> str:
+    """The event type's location line and custom questions, pre-filled from ``a1``…"""
+    parts = []
+    kinds = [loc["kind"] for loc in et.get("locations") or ()]
+    if kinds and kinds[0] in CALLS_YOU:
+        label = "Phone number" if kinds[0] == "outbound_call" else "Location"
+        kind = "tel" if kinds[0] == "outbound_call" else "text"
+        parts.append(
+            f"<label class=field for=location>{label} *</label><input type={kind} id=location "
+            f"name=location required value='{_e(params.get('location'))}'>"
+        )
+    elif kinds:
+        parts.append(f"<p class=muted>Location: {_e(kinds[0].replace('_', ' '))}</p>")
+    for i, q in enumerate(et["questions"], start=1):
+        key, value, star = f"a{i}", params.get(f"a{i}") or "", " *" if q["required"] else ""
+        required = " required" if q["required"] else ""
+        if q["type"] in ("single_select", "multi_select"):
+            kind = "radio" if q["type"] == "single_select" else "checkbox"
+            picked = value.split(",") if kind == "checkbox" else [value]
+            options = "".join(
+                f"<label><input type={kind} name={key} value='{_e(c)}'"
+                f"{required if kind == 'radio' else ''}{' checked' if c in picked else ''}>"
+                f"{_e(c)}</label>"
+                for c in q["answer_choices"]
+            )
+            parts.append(f"<fieldset><legend>{_e(q['name'])}{star}</legend>{options}</fieldset>")
+        elif q["type"] == "phone_number":
+            parts.append(
+                f"<label class=field for={key}>{_e(q['name'])}{star}</label><input type=tel "
+                f"id={key} name={key}{required} value='{_e(value)}'>"
+            )
+        else:
+            parts.append(
+                f"<label class=field for={key}>{_e(q['name'])}{star}</label>"
+                f"<textarea id={key} name={key} rows=4{required}>{_e(value)}</textarea>"
+            )
+    return "".join(parts)
+
+
+def _answers(et: dict, form) -> tuple[list[dict], dict | None, str | None]:
+    """The answers and location the page's form gives, and what is wrong with them."""
+    answers = []
+    for i, q in enumerate(et["questions"], start=1):
+        text = "\n".join(v.strip() for v in form.getlist(f"a{i}") if v.strip())
+        if text:
+            answers.append({"question": q["name"], "answer": text, "position": q["position"]})
+    kinds = [loc["kind"] for loc in et.get("locations") or ()]
+    location = None
+    if kinds:
+        location = {"kind": kinds[0]}
+        if kinds[0] in CALLS_YOU:
+            location["location"] = str(form.get("location") or "").strip()
+    refusals = (location_refusal(et, location) or []) + answer_refusals(et, answers)
+    if not refusals:
+        return answers, location, None
+    if any(r["message"] == BAD_PHONE for r in refusals):
+        return answers, location, "Please enter a valid phone number, with its country code."
+    return answers, location, "Please answer the required questions."
+
+
 def sandbox_routes(sandbox: CalendlySandbox) -> list[Route]:
     """The sandbox's booking, cancel and reschedule pages, for ``st.App(routes=...)``."""
 
@@ -238,8 +305,8 @@ def sandbox_routes(sandbox: CalendlySandbox) -> list[Route]:
             f"<input type=text id=name name=name required value='{_e(params.get('name'))}'>"
             f"<label class=field for=email>Email</label>"
             f"<input type=email id=email name=email required value='{_e(params.get('email'))}'>"
-            f"<label class=field for=a1>{_e(QUESTION)}</label>"
-            f"<textarea id=a1 name=a1 rows=4>{_e(params.get('a1'))}</textarea>{hidden}"
+            + _questions(et, params)
+            + f"{hidden}"
             f"<button type=submit>Schedule Event</button></form>"
             + (EMBED_SCRIPT % VIEWED_JS if embed else "")
         )
@@ -250,19 +317,28 @@ def sandbox_routes(sandbox: CalendlySandbox) -> list[Route]:
         code = request.path_params["code"]
         if request.method == "GET":
             return booking_form(code, dict(request.query_params))
-        form = dict(await request.form())
+        raw = await request.form()
+        form = {k: ",".join(raw.getlist(k)) for k in raw}
         params = {**dict(request.query_params), **form}
         start = _chosen_start(form)
         if start is None:
             return booking_form(code, params, "Please choose a time.", status=400)
         zone = _zone(form.get("tz"))
         try:
+            _, et = sandbox.link(code)
+        except SandboxError as exc:
+            return _unavailable(exc)
+        answers, location, wrong = _answers(et, raw)
+        if wrong:
+            return booking_form(code, params, wrong, status=400)
+        try:
             booked = sandbox.schedule(
                 code,
                 start=start,
                 name=form.get("name", ""),
                 email=form.get("email", ""),
-                answer=form.get("a1", ""),
+                answers=answers,
+                location=location,
                 timezone=zone.key,
                 tracking={k: form.get(k) for k in TRACKING_KEYS},
             )

@@ -1,10 +1,13 @@
 """The Scheduling API's request: the body of ``POST /invitees`` as a pydantic model.
 
-``NewInvitee`` checks what Calendly checks when booking directly (a zoned start, the
-invitee's name, email and time zone, a Zoom location, answers to the host's question, all
-tracking keys once tracking is sent, at most ten guests). Each refusal carries Calendly's
-wording, and ``calendly_details`` turns a ``ValidationError`` into Calendly's ``details``
-list of ``{"parameter", "message"}``, in the order Calendly gives them.
+``NewInvitee`` checks the body's shape as Calendly does when booking directly (a zoned
+start, the invitee's name, email and time zone, well-formed answers, all tracking keys once
+tracking is sent, at most ten guests); ``calendly_details`` turns its ``ValidationError``
+into Calendly's ``details`` list of ``{"parameter", "message"}``. Then, against the event
+type booked, ``location_refusal`` checks the location (the kind it declares, none for a
+round-robin type; the live API's body when it does not match) and ``answer_refusals`` the
+answers (each question's exact text and position, required ones not blank, a phone number
+that dials, a choice that is offered), each refusal in Calendly's words.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from booking.calendly.client import TRACKING_KEYS, parse_calendly_time
-from booking.calendly.sandbox.host import QUESTION
+from booking.calendly.questions import normalise_phone
 
 
 def _refusal(message: str, parameter: str | None = None) -> PydanticCustomError:
@@ -83,15 +86,6 @@ def _zone(zone: str) -> str:
     return zone
 
 
-def _zoom(location: object) -> object:
-    """The host's event types meet on Zoom only."""
-    if location is not None and (
-        not isinstance(location, dict) or location.get("kind") != "zoom_conference"
-    ):
-        raise _refusal("invalid location choice", "location_configuration.kind")
-    return location
-
-
 def _answers(value: object) -> list:
     """A missing list is an empty one; anything but a list is a bad question."""
     value = _or_empty(value)
@@ -100,11 +94,16 @@ def _answers(value: object) -> list:
     return value
 
 
-def _answer(qa: object) -> str:
-    """An answer to the host's one question, as its text."""
-    if not isinstance(qa, dict) or qa.get("question") != QUESTION or "answer" not in qa:
+def _answer(qa: object) -> dict:
+    """One ``{question, answer, position}``: all three are required."""
+    if (
+        not isinstance(qa, dict)
+        or not isinstance(qa.get("question"), str)
+        or "answer" not in qa
+        or not isinstance(qa.get("position"), int)
+    ):
         raise _refusal("question is invalid", "questions_and_answers")
-    return str(qa["answer"] or "")
+    return {**qa, "answer": str(qa["answer"] or "")}
 
 
 def _few_guests(guests: list) -> list:
@@ -149,7 +148,7 @@ class NewInvitee(BaseModel):
 
     start_time: Annotated[datetime, PlainValidator(_start)] = None
     invitee: Annotated[Invitee, BeforeValidator(_object)] = Field(default_factory=dict)
-    location: Annotated[object, AfterValidator(_zoom)] = None
+    location: Annotated[object, BeforeValidator(_maybe_object)] = None
     questions_and_answers: Annotated[
         list[Annotated[object, AfterValidator(_answer)]], BeforeValidator(_answers)
     ] = []
@@ -169,3 +168,64 @@ def calendly_details(exc: ValidationError) -> list[dict]:
             {"parameter": parameter or ".".join(map(str, err["loc"])), "message": message}
         )
     return details
+
+
+# The live API's answer to a location that is missing, of a kind the event type does not
+# declare, or sent for a round-robin type (recorded from api.calendly.com).
+LOCATION_MESSAGE = "Specified location kind is not configured for this event type."
+LOCATION_DETAILS = [
+    {
+        "parameter": "event.location_configuration.location",
+        "message": "invalid location choice",
+        "code": "invalid_location_choice",
+    }
+]
+BLANK = "Required Questions and Answers cannot be blank."
+BAD_PHONE = "Phone Number is not a valid phone number"
+
+
+def location_refusal(et: dict, location: dict | None) -> list[dict] | None:
+    """Calendly's details when ``location`` does not fit the event type, else None."""
+    kinds = [loc["kind"] for loc in et.get("locations") or ()]
+    if et.get("pooling_type") == "round_robin" or not kinds:
+        return LOCATION_DETAILS if location is not None else None
+    if location is None or location.get("kind") not in kinds:
+        return LOCATION_DETAILS
+    if location["kind"] == "outbound_call":
+        try:
+            normalise_phone(str(location.get("location") or ""))
+        except ValueError:
+            return [{"parameter": "location.location", "message": BAD_PHONE}]
+    if location["kind"] == "ask_invitee" and not str(location.get("location") or "").strip():
+        return [{"parameter": "location.location", "message": BLANK}]
+    return None
+
+
+def answer_refusals(et: dict, answers: list[dict]) -> list[dict]:
+    """Calendly's details for answers that do not fit the event type's questions."""
+    questions = {q["name"]: q for q in et["questions"] if q.get("enabled", True)}
+    refusals, answered = [], set()
+    for qa in answers:
+        q = questions.get(qa["question"])
+        if q is None or q["position"] != qa["position"]:
+            refusals.append(
+                {"parameter": "questions_and_answers", "message": "question is invalid"}
+            )
+            continue
+        text = qa["answer"].strip()
+        if text:
+            answered.add(q["name"])
+        if text and q["type"] == "phone_number":
+            try:
+                normalise_phone(text)
+            except ValueError:
+                refusals.append({"parameter": "questions_and_answers", "message": BAD_PHONE})
+        if text and q["type"] in ("single_select", "multi_select") and not q["include_other"]:
+            picked = text.split("\n") if q["type"] == "multi_select" else [text]
+            if any(p not in q["answer_choices"] for p in picked):
+                refusals.append(
+                    {"parameter": "questions_and_answers", "message": "answer is not a choice"}
+                )
+    if any(q["required"] and name not in answered for name, q in questions.items()):
+        refusals.append({"parameter": "questions_and_answers", "message": BLANK})
+    return refusals

@@ -1,115 +1,33 @@
 """The sandbox's own database: Calendly's side of every booking, in ``sandbox_*`` tables.
 
-The sandbox stands in for another company's database, so all of its SQL lives here: the
-``calendly_sandbox`` migrations, the reads the API and pages need, and the state changes
-(book, cancel, reschedule, no-show). ``Outbox`` owns the webhook subscriptions and the
-queued deliveries; every state change queues its deliveries in the same transaction, and
-``pending`` wakes the sender once they are committed. Rows go out as plain dicts; their
-Calendly shapes come from ``host.Host``.
+The sandbox stands in for another company's database, so all of its SQL lives here (its
+migrations, in ``schema``, use sqlite-utils' table API): the reads the API and pages need,
+and the state changes (book, cancel, reschedule, no-show). ``Outbox`` owns the webhook
+subscriptions and the queued deliveries; every state change queues its deliveries in the
+same transaction, and ``pending`` wakes the sender once they are committed. Rows go out
+as plain dicts; their Calendly shapes come from ``host.Host``.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from sqlite_utils import Database, Migrations
+from sqlite_utils import Database
 
 from booking.calendly.client import TRACKING_KEYS, calendly_time, parse_calendly_time
 from booking.calendly.sandbox.host import HOURS, Host, event_type, meeting
+from booking.calendly.sandbox.schema import migrations
 from booking.domain.slots import Interval, free_slots
 from booking.store import Store, first
-
-migrations = Migrations("calendly_sandbox")
-
-
-@migrations()
-def s001_sandbox_tables(db: Database) -> None:
-    """Links, scheduled events, invitees and webhook subscriptions."""
-    db["sandbox_links"].create(
-        {
-            "code": str,
-            "event_type_uuid": str,
-            "max_event_count": int,
-            "used": int,
-            "created_at": str,
-        },
-        pk="code",
-    )
-    db["sandbox_events"].create(
-        {
-            "uuid": str,
-            "event_type_uuid": str,
-            "start_time": str,
-            "end_time": str,
-            "status": str,
-            "created_at": str,
-            "updated_at": str,
-            "cancellation": str,
-        },
-        pk="uuid",
-    )
-    db["sandbox_events"].create_index(["status", "start_time"])
-    db["sandbox_invitees"].create(
-        {
-            "uuid": str,
-            "event_uuid": str,
-            "link_code": str,
-            "name": str,
-            "email": str,
-            "timezone": str,
-            "answer": str,
-            "tracking": str,
-            "status": str,
-            "rescheduled": int,
-            "old_invitee": str,
-            "new_invitee": str,
-            "cancellation": str,
-            "created_at": str,
-            "updated_at": str,
-        },
-        pk="uuid",
-    )
-    db["sandbox_invitees"].create_index(["event_uuid"])
-    db["sandbox_webhooks"].create(
-        {
-            "uuid": str,
-            "callback_url": str,
-            "events": str,
-            "signing_key": str,
-            "scope": str,
-            "state": str,
-            "created_at": str,
-        },
-        pk="uuid",
-    )
-
-
-@migrations()
-def s002_deliveries_and_no_shows(db: Database) -> None:
-    """A delivery outbox, so webhooks are retried like Calendly's, and no-show marks."""
-    db["sandbox_deliveries"].create(
-        {
-            "id": int,
-            "subscription_uuid": str,
-            "event": str,
-            "body": str,
-            "attempts": int,
-            "next_attempt_at": str,
-            "delivered_at": str,
-            "failed_at": str,
-            "last_status": str,
-            "created_at": str,
-        },
-        pk="id",
-    )
-    db["sandbox_deliveries"].create_index(["delivered_at", "failed_at", "next_attempt_at"])
-    db["sandbox_invitees"].add_column("no_show", str)
+from booking.store import privacy as personal
 
 
 class SandboxError(Exception):
@@ -232,11 +150,27 @@ class Outbox:
             )
         )
 
-    def record_attempt(self, delivery: dict, update: dict, *, give_up: bool = False) -> None:
-        """Store how one attempt went; giving up also disables the subscription."""
+    def record_attempt(
+        self, delivery: dict, update: dict, *, ok: bool, at: datetime, give_up: bool = False
+    ) -> None:
+        """Store how one attempt went. A failure sets the subscription's
+        ``retry_started_at`` (a success clears it); giving up disables the subscription."""
+        sub = delivery["subscription_uuid"]
         with self.store.write() as db:
             if give_up:
-                db["sandbox_webhooks"].update(delivery["subscription_uuid"], {"state": "disabled"})
+                db["sandbox_webhooks"].update(sub, {"state": "disabled"})
+            if ok:
+                sql, params = (
+                    "UPDATE sandbox_webhooks SET retry_started_at = NULL WHERE uuid = ?",
+                    [sub],
+                )
+            else:
+                sql = (
+                    "UPDATE sandbox_webhooks SET retry_started_at = "
+                    "coalesce(retry_started_at, ?) WHERE uuid = ?"
+                )
+                params = [calendly_time(at), sub]
+            db.execute(sql, params)
             db["sandbox_deliveries"].update(delivery["id"], update)
 
     def next_attempt_at(self) -> datetime | None:
@@ -264,6 +198,7 @@ class SandboxState:
         self.clock = clock
         self.link_expiry = link_expiry
         self.outbox = Outbox(store, host, clock)
+        self.privacy = Privacy(store)
         migrations.apply(store.db)
 
     # -- reads -----------------------------------------------------------------------------
@@ -366,14 +301,28 @@ class SandboxState:
         *,
         name: str,
         email: str,
-        answer: str,
         timezone: str,
         tracking: dict,
+        answer: str = "",
+        answers: list[dict] | None = None,
+        location: dict | None = None,
         link_code: str | None = None,
     ) -> dict:
         """Create the event and its invitee and queue ``invitee.created``, in one transaction;
-        spend ``link_code`` when booking through a link. SlotGone when the time is not free."""
-        event = self._new_event(et, start)
+        spend ``link_code`` when booking through a link. SlotGone when the time is not free.
+        ``answers`` are Calendly's ``questions_and_answers`` (``answer`` alone: the first
+        question's), ``location`` the invitee's ``{"kind", "location"}``."""
+        if answers is None:  # the answer to the first free-text question only
+            text = next((q for q in et["questions"] if q["type"] in ("string", "text")), None)
+            answers = (
+                [{"question": text["name"], "answer": answer.strip(), "position": text["position"]}]
+                if answer.strip() and text
+                else []
+            )
+        event = {
+            **self._new_event(et, start),
+            "location": json.dumps(location) if location else None,
+        }
         now = event["created_at"]
         invitee = {
             "uuid": new_uuid(),
@@ -382,7 +331,8 @@ class SandboxState:
             "name": name.strip(),
             "email": email.strip(),
             "timezone": timezone,
-            "answer": answer.strip() or None,
+            "answer": answers[0]["answer"] if answers else None,
+            "answers": json.dumps(answers),
             "tracking": json.dumps({k: tracking.get(k) or None for k in TRACKING_KEYS}),
             "status": "active",
             "rescheduled": 0,
@@ -428,7 +378,7 @@ class SandboxState:
     def reschedule(self, uuid: str, *, start: datetime, reason: str = "") -> dict:
         """Move a booking: the old invitee is canceled (rescheduled) and a new one created."""
         old, old_event, et = self.active_invitee(uuid)
-        event = self._new_event(et, start)
+        event = {**self._new_event(et, start), "location": old_event.get("location")}
         now = event["created_at"]
         new = {
             **old,
@@ -458,7 +408,7 @@ class SandboxState:
     def mark_no_show(self, inv: dict) -> dict:
         """Mark an invitee a no-show and send invitee_no_show.created; returns the mark."""
         no_show = {
-            "uri": self.host.no_show_uri(inv["uuid"]),
+            "uri": self.host.no_show_uri(new_uuid()),
             "created_at": calendly_time(self.clock()),
         }
         with self.outbox.transaction() as db:
@@ -466,12 +416,81 @@ class SandboxState:
             self.outbox.enqueue(db, "invitee_no_show.created", inv["uuid"])
         return no_show
 
-    def unmark_no_show(self, uuid: str) -> bool:
-        """Remove a no-show mark and send invitee_no_show.deleted; False when unmarked."""
-        inv = self.invitee(uuid)
-        if inv is None or not inv["no_show"]:
+    def unmark_no_show(self, no_show_uuid: str) -> bool:
+        """Remove a no-show mark (by the mark's own uuid) and send invitee_no_show.deleted;
+        False when there is no such mark."""
+        inv = first(
+            self.store.db,
+            "SELECT * FROM sandbox_invitees WHERE no_show LIKE ?",
+            [f'%"{self.host.no_show_uri(no_show_uuid)}"%'],
+        )
+        if inv is None:
             return False
         with self.outbox.transaction() as db:
-            self.outbox.enqueue(db, "invitee_no_show.deleted", uuid)  # carries the mark it removes
-            db["sandbox_invitees"].update(uuid, {"no_show": None})
+            # The delivery carries the mark it removes.
+            self.outbox.enqueue(db, "invitee_no_show.deleted", inv["uuid"])
+            db["sandbox_invitees"].update(inv["uuid"], {"no_show": None})
         return True
+
+
+class Privacy:
+    """Calendly's side of erasing and exporting a person (its data deletion, for the
+    sandbox): invitees blanked, what they gave in a cancellation or a location scrubbed
+    from the event, deliveries about them deleted, sent or not. ``email`` is folded."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def _held(self, db: Database, email, uuids, before: datetime | None):
+        """Invitees not yet erased with this email, these uuids or (event and last change)
+        ``before``; deliveries that mention them or the email, or queued ``before``."""
+        personal.register(db)
+        at, uuids = calendly_time(before) if before else "", json.dumps(sorted(uuids))
+        sql = (
+            "SELECT i.* FROM sandbox_invitees i JOIN sandbox_events e ON e.uuid = i.event_uuid "
+            "WHERE i.email IS NOT NULL AND (bd_fold(i.email) = ? OR (e.end_time < ? AND "
+            "i.updated_at < ?) OR i.uuid IN (SELECT value FROM json_each(?)))"
+        )
+        invitees = list(db.query(sql, [email or "", at, at, uuids]))
+        mentioned = {i["uuid"] for i in invitees} | set(json.loads(uuids))
+        return invitees, [
+            r
+            for r in db.query("SELECT * FROM sandbox_deliveries")
+            if mentioned & set(re.findall(r"/invitees/([A-Z0-9]+)", r["body"]))
+            or personal.mentions(r["body"], email or "")
+            or r["created_at"] < at
+        ]
+
+    def erase(self, *, email=None, uuids=(), before: datetime | None = None) -> Counter:
+        """Erase what is held about a person (or everyone ``before``); rows per table."""
+        with self.store.write() as db:
+            invitees, deliveries = self._held(db, email, uuids, before)
+            for inv in invitees:
+                blank = {"name": personal.ERASED, "email": None, "answer": None, "answers": "[]"}
+                cancellation = _scrubbed(inv["cancellation"])
+                db["sandbox_invitees"].update(inv["uuid"], {**blank, "cancellation": cancellation})
+                event = db["sandbox_events"].get(inv["event_uuid"])
+                kind = json.loads(event["location"] or "{}").get("kind")
+                location = json.dumps({"kind": kind}) if kind else None
+                cancellation = _scrubbed(event["cancellation"])
+                db["sandbox_events"].update(
+                    event["uuid"], {"cancellation": cancellation, "location": location}
+                )
+            for row in deliveries:
+                db["sandbox_deliveries"].delete(row["id"])
+        n = len(invitees)
+        return +Counter(sandbox_invitees=n, sandbox_events=n, sandbox_deliveries=len(deliveries))
+
+    def export(self, *, email=None, uuids=()) -> dict[str, list[dict]]:
+        """What is held about a person: invitees, their events, deliveries."""
+        invitees, deliveries = self._held(self.store.db, email, uuids, None)
+        events = [self.store.db["sandbox_events"].get(i["event_uuid"]) for i in invitees]
+        deliveries = [{**d, "body": json.loads(d["body"])} for d in deliveries]
+        return {"invitees": invitees, "events": events, "deliveries": deliveries}
+
+
+def _scrubbed(cancellation: str | None) -> str | None:
+    """A cancellation record without who canceled (by name) or why."""
+    if not cancellation:
+        return cancellation
+    return json.dumps({**json.loads(cancellation), "canceled_by": personal.ERASED, "reason": None})
