@@ -15,7 +15,7 @@ from booking.desk.wiring import desk_for, install
 from booking.errors import ConfigError
 from booking.settings import Settings
 from booking.web.lifecycle import lifespan_for
-from booking.web.routes import create_routes
+from booking.web.routes import create_middleware, create_routes
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -28,4 +28,9 @@ try:
 except ConfigError as exc:
     sys.exit(f"Booking Desk cannot start: {exc}")
 
-app = st.App("ui.py", routes=create_routes(desk), lifespan=lifespan_for(desk))
+app = st.App(
+    "ui.py",
+    routes=create_routes(desk),
+    middleware=create_middleware(),
+    lifespan=lifespan_for(desk),
+)

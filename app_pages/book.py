@@ -144,7 +144,13 @@ tz = ui_kit.visitor_zone(desk.settings.default_timezone)
 ui_kit.timezone_picker()
 try:
     with st.spinner("Finding free times…"):
-        days = desk.offers.open_days(analyst.slug, meeting.id, tz, later=bool(S.get("all_days")))
+        days = desk.offers.open_days(
+            analyst.slug,
+            meeting.id,
+            tz,
+            later=bool(S.get("all_days")),
+            client=ui_kit.client_address(),
+        )
 except BookingError as exc:
     st.error(str(exc), icon=":material/cloud_off:")
     st.stop()
@@ -207,6 +213,11 @@ st.markdown(
     f"{slot.start.astimezone(tz):%a %-d %b %Y, %H:%M}–{slot.end.astimezone(tz):%H:%M} "
     f"({tz.key}) · **{meeting.price_label}**"
 )
+calendly_form = None  # booked directly: what Calendly needs asked (the desk says what)
+if via_calendly:
+    with contextlib.suppress(BookingError):  # unreadable now: the booking step will say
+        calendly_form = desk.handoff.form_for(analyst, meeting.id)
+asks = calendly_form.asks() if calendly_form else ()
 with st.form("details", border=True, enter_to_submit=False):
     st.text_input("Name", key="name", max_chars=100, autocomplete="name", persist_state="session")
     st.text_input(
@@ -217,8 +228,23 @@ with st.form("details", border=True, enter_to_submit=False):
         persist_state="session",
         help="We send your confirmation here.",
     )
+    for ask in asks:  # each required: Calendly refuses the booking without it
+        if ask.kind == "single_select":
+            st.selectbox(ask.label, ask.choices, index=None, key=f"ask_{ask.key}")
+        elif ask.kind == "multi_select":
+            st.multiselect(ask.label, ask.choices, key=f"ask_{ask.key}")
+        else:
+            st.text_input(
+                ask.label,
+                key=f"ask_{ask.key}",
+                max_chars=1000,
+                help=ask.help or None,
+                autocomplete="tel" if ask.kind == "phone" else None,
+            )
     st.text_area(
-        "Notes (optional)",
+        calendly_form.notes_question.name
+        if calendly_form and calendly_form.notes_required
+        else "Notes (optional)",
         key="notes",
         max_chars=2000,
         persist_state="session",
@@ -248,9 +274,11 @@ if submitted:
         start=slot.start,
         timezone=tz.key,
         attempt_id=attempt_id(),
+        client=ui_kit.client_address(),
         name=S.get("name"),
         email=S.get("email"),
         notes=S.get("notes"),
+        answers=tuple((a.key, ui_kit.answer_text(S.get(f"ask_{a.key}"))) for a in asks),
     )
     if not meeting.is_free:
         waiting = "Opening the secure checkout…"

@@ -23,6 +23,22 @@ SECRET_FILES = ("~/.streamlit/secrets.toml", ".streamlit/secrets.toml")
 # ---------------------------------------------------------------------------- settings
 
 
+def reminder_leads(text: str) -> tuple[float, ...]:
+    """BOOKING_REMINDER_HOURS ('24,1', or 'none') as hours, largest first, or ConfigError."""
+    if text.strip().lower() in ("none", "off", "0"):
+        return ()
+    try:
+        leads = {float(part) for part in text.split(",") if part.strip()}
+    except ValueError:
+        leads = {-1.0}
+    if any(not 0 < hours <= 24 * 30 for hours in leads):
+        raise ConfigError(
+            f"BOOKING_REMINDER_HOURS={text!r} should be hours before the meeting between 0 and "
+            "720, comma-separated, such as 24,1 (or none)."
+        )
+    return tuple(sorted(leads, reverse=True))
+
+
 def _setting(env: str, default, help: str, *, secret: bool = False):
     return dataclasses.field(default=default, metadata={"env": env, "help": help, "secret": secret})
 
@@ -290,11 +306,7 @@ class Settings:
 
     @property
     def reminder_leads(self) -> tuple[float, ...]:
-        """BOOKING_REMINDER_HOURS as hours, largest first (already checked by validate)."""
-        if self.reminder_hours.strip().lower() in ("none", "off", "0"):
-            return ()
-        parts = [p.strip() for p in self.reminder_hours.split(",") if p.strip()]
-        return tuple(sorted({float(p) for p in parts}, reverse=True))
+        return reminder_leads(self.reminder_hours)
 
     def validate(self) -> None:
         if self.mode not in ("demo", "live"):
@@ -310,19 +322,9 @@ class Settings:
             raise ConfigError(
                 f"BOOKING_SMTP_SECURITY={self.smtp_security!r} should be starttls, ssl or none."
             )
-        try:
-            leads = self.reminder_leads
-        except ValueError:
-            leads = (-1.0,)
-        if any(not 0 < hours <= 24 * 30 for hours in leads):
-            raise ConfigError(
-                f"BOOKING_REMINDER_HOURS={self.reminder_hours!r} should be hours before the "
-                "meeting between 0 and 720, comma-separated, such as 24,1."
-            )
+        reminder_leads(self.reminder_hours)
         if self.retention_days < 0:
             raise ConfigError("BOOKING_RETENTION_DAYS should be 0 (keep forever) or more days.")
-        if self.feed_ttl_seconds < 0:
-            raise ConfigError("BOOKING_FEED_TTL_SECONDS should be 0 or more seconds.")
         try:
             ZoneInfo(self.default_timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Mapping
 from zoneinfo import ZoneInfo, available_timezones
 
 import streamlit as st
@@ -18,6 +19,7 @@ from booking.desk import Desk, Outcome
 from booking.desk.wiring import desk_for, installed
 from booking.domain import funnel
 from booking.settings import Settings
+from booking.web import clients
 
 TZ_KEY = "visitor_tz"
 
@@ -63,6 +65,13 @@ def md(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
+def answer_text(value) -> str:
+    """A question widget's value as the text the desk checks (several choices: one a line)."""
+    if isinstance(value, list | tuple):
+        return "\n".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
 def redirect(url: str, attempt_id: str | None, *, label: str, step: str | None = None) -> None:
     """Send the visitor to ``url`` in this tab, with a visible fallback link.
 
@@ -91,7 +100,7 @@ def follow(outcome: Outcome) -> None:
     embed page, the checkout, or Calendly's link."""
     modes = desk().modes
     if outcome.kind == "booked":
-        st.switch_page("app_pages/success.py", query_params={"ref": outcome.reference})
+        show_booking(outcome.reference, outcome.manage_token)
     if outcome.kind == "embed":
         st.switch_page("app_pages/schedule.py", query_params={"attempt": outcome.attempt_id})
     if outcome.kind == "checkout":
@@ -100,6 +109,24 @@ def follow(outcome: Outcome) -> None:
         redirect(
             outcome.url, outcome.attempt_id, label=modes.calendly_label, step=funnel.REDIRECTED
         )
+
+
+def client_address() -> str:
+    """The visitor's address by the same rule as the HTTP API (X-Forwarded-For believed only
+    from BOOKING_TRUSTED_PROXIES); Streamlit reports none for a local connection."""
+    peer = st.context.ip_address
+    peer = peer if isinstance(peer, str) and peer else "127.0.0.1"
+    headers = st.context.headers
+    headers = dict(headers) if isinstance(headers, Mapping) else {}
+    return clients.client_address(peer, headers, desk().settings.proxy_networks)
+
+
+def show_booking(reference: str, token: str | None = None) -> None:
+    """The success page of a booking this visitor just made (in this session): the link
+    carries a manage token (a new one when the journey had none), never the reference
+    alone, so the page survives a reload without letting the reference show anything."""
+    token = token or desk().manage.issue(reference)
+    st.switch_page("app_pages/success.py", query_params={"ref": reference, "token": token})
 
 
 def is_owner() -> bool:

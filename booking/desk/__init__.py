@@ -12,6 +12,7 @@ outside parties. One module per journey, each reached as an attribute of the ``D
     desk.inbox       Calendly and Stripe webhooks          (inbox.py)
     desk.followups   chasing incomplete attempts           (followups.py)
     desk.owner       sign-in, analytics, health            (owner.py)
+    desk.privacy     erase, export, retention of personal data  (privacy.py)
     desk.limits      per-client and per-email limits       (limits.py)
 
 ``build_desk(settings)`` (wiring.py) builds the whole desk; the edges never build parts.
@@ -34,6 +35,7 @@ from booking.desk.local import LocalBooking
 from booking.desk.manage import Manage
 from booking.desk.offers import Offers
 from booking.desk.owner import Owner
+from booking.desk.privacy import Privacy
 from booking.desk.reminders import Reminders
 from booking.domain.catalogue import MeetingType
 from booking.domain.records import Booking, Outcome
@@ -90,6 +92,10 @@ class Desk(Context):
     @cached_property
     def owner(self) -> Owner:
         return Owner(self)
+
+    @cached_property
+    def privacy(self) -> Privacy:
+        return Privacy(self)
 
     @cached_property
     def limits(self) -> Limits:

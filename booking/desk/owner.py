@@ -71,15 +71,42 @@ class Owner:
             demo.histories(attempts, seed=seed, now=self.desk.clock(), offers=offers)
         )
 
+    def calendar_feeds(self) -> list[dict]:
+        """Each local analyst's calendar feed as the owner reads it: 'ok', 'stale' (failing;
+        the last good copy is used) or 'missing' (never read: that analyst is not offered),
+        with a sentence saying so."""
+        out = []
+        for f in self.desk.feeds.status(self.desk.catalogue.analysts):
+            at = f"{f.fetched_at:%d %b %H:%M} UTC" if f.fetched_at else ""
+            since = f"{f.failed_at:%d %b %H:%M} UTC" if f.failed_at else ""
+            if f.state == "ok":
+                sentence = f"read {at}"
+            elif f.state == "unread":
+                sentence = "not read yet; it is read when a visitor first asks"
+            elif f.state == "stale":
+                sentence = (
+                    f"failing since {since} ({f.error}); times are checked against the last "
+                    f"good copy, read {at}"
+                )
+            else:
+                sentence = (
+                    f"never read ({f.error}); {f.analyst}'s times are not offered until it "
+                    "can be read"
+                )
+            out.append({"analyst": f.analyst, "feed": f.feed, "state": f.state, "text": sentence})
+        return out
+
     def health(self) -> dict:
-        """Database reachable, the modes, and the time of the last verified webhook."""
+        """Whether the database takes a real write on the file it opened (else why not), the
+        modes, and the time of the last verified webhook."""
         s = self.desk.settings
-        reachable = self.desk.store.ping()
-        last = self.desk.store.last_verified_delivery() if reachable else None
+        problem = self.desk.store.health(now=self.desk.clock())
+        last = self.desk.store.last_verified_delivery() if problem is None else None
         return {
             "lastVerifiedWebhook": last,
-            "status": "ok" if reachable else "degraded",
-            "database": "reachable" if reachable else "unreachable",
+            "status": "ok" if problem is None else "degraded",
+            "database": "reachable" if problem is None else "unavailable",
+            **({"reason": problem} if problem else {}),
             "mode": "offline" if s.calendly_mode == "sandbox" else "live",
             "services": {
                 "calendly": s.calendly_mode,

@@ -18,6 +18,7 @@ from booking.calendly.sandbox import CalendlySandbox
 from booking.desk import Desk
 from booking.desk.context import Clock, Modes, system_clock
 from booking.domain.catalogue import Catalogue
+from booking.errors import ConfigError
 from booking.mail import from_settings
 from booking.payments.sandbox import SandboxCheckout
 from booking.payments.stripe import StripeCheckout
@@ -33,6 +34,8 @@ def build_desk(
     """Build the whole desk from settings. With no Calendly token the Calendly sandbox is
     mounted beneath the real client's session; with no Stripe key, the sandbox checkout."""
     catalogue = Catalogue.load(settings.catalogue_path)
+    if settings.mode == "live":
+        check_live(settings, catalogue)
     store = Store(settings.db_path)
     session = session or requests.Session()
     sandbox = None
@@ -83,6 +86,28 @@ def build_desk(
     if checkout_sandbox is not None:  # paying in the sandbox settles at once, like a webhook
         checkout_sandbox.on_paid = desk.checkout.settle_quietly
     return desk
+
+
+def check_live(settings: Settings, catalogue: Catalogue) -> None:
+    """BOOKING_MODE=live refuses what only a demo may do, naming the setting to fix."""
+    problems = []
+    priced = any(m.price > 0 for a in catalogue.analysts for m in a.meeting_types) or any(
+        price > 0 for a in catalogue.analysts for price in a.prices.values()
+    )
+    if priced and not settings.stripe_secret_key:
+        problems.append(
+            "priced sessions would be paid in the sandbox checkout: set STRIPE_SECRET_KEY "
+            "(and STRIPE_WEBHOOK_SECRET)"
+        )
+    if any(a.provider == "calendly" for a in catalogue.analysts) and not settings.calendly_token:
+        problems.append(
+            "Calendly analysts would use the offline Calendly sandbox: set CALENDLY_TOKEN "
+            "(and CALENDLY_WEBHOOK_SIGNING_KEY)"
+        )
+    if not settings.owner_password and not settings.owner_emails:
+        problems.append("no owner can sign in: set BOOKING_OWNER_PASSWORD or BOOKING_OWNER_EMAILS")
+    if problems:
+        raise ConfigError("BOOKING_MODE=live, but " + "; ".join(problems) + ".")
 
 
 @functools.lru_cache(maxsize=8)

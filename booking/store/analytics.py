@@ -133,11 +133,16 @@ def followups(db: Database, f: Filters) -> dict[str, int]:
 def webhook_health(db: Database, f: Filters) -> dict:
     """Deliveries received in the period: rejected, repeated, the last one; reconciliation."""
     period = [f.first.isoformat(), f.end.isoformat()]
-    received, rejected, duplicates, last = db.execute(
-        "SELECT count(*), sum(verified = 0), sum(outcome = 'duplicate'), max(received_at) "
-        "FROM webhook_deliveries WHERE received_at >= ? AND received_at < ?",
+    received, duplicates, last = db.execute(
+        "SELECT count(*), sum(outcome = 'duplicate'), max(received_at) "
+        "FROM webhook_deliveries WHERE verified = 1 AND received_at >= ? AND received_at < ?",
         period,
     ).fetchone()
+    rejected = db.execute(  # refusals are counted exactly; only a sample is kept
+        "SELECT coalesce(sum(count), 0) FROM webhook_refusals WHERE day >= ? AND day < ?",
+        [f.first.isoformat(), f.end.isoformat()],
+    ).fetchone()[0]
+    received = (received or 0) + rejected
     fixed, last_run = db.execute(
         "SELECT coalesce(sum(fixed), 0), max(at) FROM reconcile_runs WHERE at >= ? AND at < ?",
         period,

@@ -88,3 +88,23 @@ def link_reschedule(db: Database, old_invitee: str, new_invitee: str) -> None:
     db.execute(
         "UPDATE bookings SET rescheduled_to = ? WHERE invitee_uri = ?", [new_invitee, old_invitee]
     )
+
+
+def standing_for(db: Database, email: str, analyst: str, *, now: datetime) -> int:
+    """Upcoming confirmed bookings and live holds of one email address with one analyst."""
+    return db.execute(
+        "SELECT count(*) FROM bookings WHERE analyst = ? AND lower(email) = lower(?) "  # noqa: S608
+        f"AND end_utc > ? AND (status = '{BookingStatus.CONFIRMED}' "
+        f"OR (status = '{BookingStatus.HELD}' AND hold_expires_at > ?))",
+        [analyst, email, iso(now), iso(now)],
+    ).fetchone()[0]
+
+
+def live_hold_of(db: Database, email: str, *, now: datetime) -> dict | None:
+    """A time this email address holds right now while paying, if any."""
+    return first(
+        db,
+        f"SELECT * FROM bookings WHERE status = '{BookingStatus.HELD}' "  # noqa: S608
+        "AND lower(email) = lower(?) AND hold_expires_at > ? ORDER BY hold_expires_at LIMIT 1",
+        [email, iso(now)],
+    )

@@ -17,6 +17,8 @@ the desk's way in.
 from __future__ import annotations
 
 import itertools
+import logging
+import os
 import sqlite3
 import threading
 import time as _time
@@ -29,17 +31,72 @@ from sqlite_utils import Database
 
 from booking.domain.funnel import BookingStatus
 from booking.domain.slots import Interval
-from booking.store import attempts, bookings, payments, webhooks
+from booking.errors import StoreBusy, StoreUnavailable
+from booking.store import attempts, bookings, limits, payments, webhooks
 from booking.store.schema import migrations
 from booking.store.sql import first, iso, move, parse_iso
 
 __all__ = ["Store", "migrations"]
+log = logging.getLogger(__name__)
 
 # Savepoints nest strictly, so one name serves every level (RELEASE and ROLLBACK TO act on
 # the innermost of that name) and SQLite's statement cache keeps the three statements.
 _SAVEPOINT = "SAVEPOINT booking"
 _RELEASE = "RELEASE SAVEPOINT booking"
 _ROLLBACK_TO = "ROLLBACK TO SAVEPOINT booking"
+
+
+UNSAVED = "We could not save this just now, so nothing was done. Please try again in a minute."
+BUSY = "We are busy saving other bookings; nothing was done. Please try again in a few seconds."
+
+
+def _connect(path: str, busy_timeout_ms: int) -> tuple[Database, tuple[int, int] | None]:
+    """A connection for this thread, and the identity of the file it opened."""
+    conn = sqlite3.connect(path, timeout=busy_timeout_ms / 1000)
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    # FULL: in WAL mode NORMAL may lose a committed transaction to a power cut, and the
+    # desk must never lose a booking it confirmed or a webhook it answered 200.
+    conn.execute("PRAGMA synchronous = FULL")
+    return Database(conn), _identity(path)
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    if path == ":memory:":
+        return None
+    st = os.stat(path)
+    return st.st_dev, st.st_ino
+
+
+def _same_file(path: str, opened: tuple[int, int] | None) -> None:
+    """Raise StoreUnavailable unless ``path`` is still the file this connection opened (a
+    deleted data directory would otherwise take writes into an unlinked file)."""
+    if opened is None:
+        return
+    try:
+        if _identity(path) == opened:
+            return
+    except OSError:
+        pass
+    log.error("the database file %s is gone or was replaced; refusing to write", path)
+    raise StoreUnavailable(UNSAVED)
+
+
+@contextmanager
+def _saved_or_told(conn: sqlite3.Connection) -> Iterator[None]:
+    """Turn SQLite's 'cannot write now' (the file unwritable, or held by another writer past
+    the busy timeout) into the person-sized errors, after rolling back: nothing was saved,
+    and the person is told so instead of being told it worked."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if conn.in_transaction:
+            conn.rollback()
+        text = str(exc).lower()
+        log.error("database write failed: %s", exc)
+        if "locked" in text or "busy" in text:
+            raise StoreBusy(BUSY) from exc
+        raise StoreUnavailable(UNSAVED) from exc
 
 
 class Store:
@@ -58,13 +115,11 @@ class Store:
     def db(self) -> Database:
         db = getattr(self._local, "db", None)
         if db is None:
-            conn = sqlite3.connect(self.path, timeout=self.busy_timeout_ms / 1000)
-            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
-            conn.execute("PRAGMA foreign_keys = ON")
-            # FULL: in WAL mode NORMAL may lose a committed transaction to a power cut, and
-            # the desk must never lose a booking it confirmed or a webhook it answered 200.
-            conn.execute("PRAGMA synchronous = FULL")
-            db = Database(conn)
+            try:
+                db, self._local.file = _connect(self.path, self.busy_timeout_ms)
+            except (sqlite3.OperationalError, OSError) as exc:
+                log.error("cannot open the database %s: %s", self.path, exc)
+                raise StoreUnavailable(UNSAVED) from exc
             self._local.db = db
         return db
 
@@ -85,7 +140,8 @@ class Store:
 
         Re-entrant, like sqlite-utils' ``Database.atomic()``: inside an open transaction it
         is a SAVEPOINT, so a use case can wrap several store writes in one transaction (all
-        land or none does) and an inner failure rolls back only the inner block.
+        land or none does) and an inner failure rolls back only the inner block. A database
+        that cannot save raises StoreUnavailable / StoreBusy (see ``_saved_or_told``).
         """
         db = self.db
         conn = db.conn
@@ -101,20 +157,26 @@ class Store:
             else:
                 conn.execute(_RELEASE)
             return
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            conn.rollback()
-            raise
-        else:
+        _same_file(self.path, self._local.file)
+        with _saved_or_told(conn):
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                conn.rollback()
+                raise
             conn.commit()
 
-    def ping(self) -> bool:
+    def health(self, *, now: datetime) -> str | None:
+        """None when the database takes a real write on the file it opened; else why not."""
         try:
-            return self.db.execute("SELECT 1").fetchone() == (1,)
-        except sqlite3.Error:
-            return False
+            with self.write() as db:
+                limits.probe(db, now=now)
+        except sqlite3.Error as exc:
+            return f"database error: {exc}"
+        except StoreUnavailable as exc:
+            return str(exc)
+        return None
 
     # -- attempts and funnel -------------------------------------------------------
     def create_attempt(self, attempt_id: str, *, now: datetime, **fields) -> None:

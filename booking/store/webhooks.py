@@ -11,6 +11,10 @@ from sqlite_utils import Database
 from booking.store.sql import iso
 
 
+REFUSED_SAMPLE_ROWS = 500  # refused deliveries whose (cut) bodies are kept, newest
+REFUSED_SAMPLE_BYTES = 16 * 1024  # so at most 8 MiB of refused bodies in all
+
+
 def record(
     db: Database,
     *,
@@ -22,9 +26,24 @@ def record(
     payload_uri: str | None,
     source: str,
 ) -> int:
-    """Keep a delivery as received; returns its id. Bodies that failed verification are
-    kept only up to 16 KiB, so forgeries cannot fill the disk."""
-    kept = body if verified else body[: 16 * 1024]
+    """Keep a delivery as received; returns its id. Refused deliveries are counted exactly
+    (``webhook_refusals``) but only a bounded sample of them is kept, each cut to 16 KiB, so
+    forgeries cannot fill the disk."""
+    if not verified:
+        db.execute(
+            "INSERT INTO webhook_refusals (day, source, rejection, count) VALUES (?, ?, ?, 1) "
+            "ON CONFLICT (day, source, rejection) DO UPDATE SET count = count + 1",
+            [iso(received_at)[:10], source, rejection or "refused"],
+        )
+        kept = db.execute("SELECT count(*) FROM webhook_deliveries WHERE verified = 0")
+        if kept.fetchone()[0] >= REFUSED_SAMPLE_ROWS:
+            db.execute(
+                "DELETE FROM webhook_deliveries WHERE id = "
+                "(SELECT min(id) FROM webhook_deliveries WHERE verified = 0)"
+            )
+        body_kept = body[:REFUSED_SAMPLE_BYTES]
+    else:
+        body_kept = body
     return db.execute(  # plain SQL: this is the webhook hot path
         "INSERT INTO webhook_deliveries (received_at, source, event, payload_uri, "
         "verified, rejection, body, body_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -35,7 +54,7 @@ def record(
             payload_uri,
             int(verified),
             rejection,
-            kept.decode("utf-8", errors="replace"),
+            body_kept.decode("utf-8", errors="replace"),
             len(body),
         ],
     ).lastrowid

@@ -11,6 +11,7 @@ import html
 from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Mount, Route
@@ -19,6 +20,7 @@ from booking.calendly.sandbox.pages import sandbox_routes
 from booking.desk import Desk
 from booking.html_page import page
 from booking.web.api import answer, bounded_body, create_api, error
+from booking.web.guards import BodyLimit, SecurityHeaders
 
 TOO_LARGE = "The delivery is larger than we accept."
 
@@ -61,13 +63,18 @@ def create_routes(desk: Desk) -> list:
         Route("/api/calendly/webhook", webhook.endpoint, methods=["POST"]),
         Route("/api/stripe/webhook", stripe_webhook, methods=["POST"]),
         Route("/followups/stop", stop_followups, methods=["GET", "POST"]),
-        Mount("/api", app=api),
+        Mount("/api", app=BodyLimit(api, limit=desk.settings.max_body_bytes)),
     ]
     if desk.checkout_sandbox is not None:
         routes += desk.checkout_sandbox.routes()
     if desk.sandbox is not None:
         routes += sandbox_routes(desk.sandbox)
     return routes
+
+
+def create_middleware() -> list[Middleware]:
+    """What wraps every page and route the server serves (app.py hands it to st.App)."""
+    return [Middleware(SecurityHeaders)]
 
 
 def _notice(
