@@ -25,6 +25,13 @@ pages = [
         visibility="hidden",
     ),
     st.Page(
+        "app_pages/manage.py",
+        title="Your booking",
+        icon=":material/edit_calendar:",
+        url_path="manage",
+        visibility="hidden",
+    ),
+    st.Page(
         "app_pages/paid.py",
         title="Payment",
         icon=":material/payments:",

@@ -8,6 +8,7 @@ import streamlit as st
 import ui_kit
 from booking.analytics import Filters
 from ui_kit import charts as ui_charts
+from ui_kit import privacy as ui_privacy
 
 desk = ui_kit.desk()
 S = st.session_state
@@ -17,6 +18,8 @@ if not ui_kit.is_owner():  # the page is only registered for owners; belt and br
 
 tz = ui_kit.visitor_zone(desk.settings.default_timezone)
 st.title("Bookings funnel")
+if alarm := desk.owner.signature_alarm():  # shown first: bookings are being missed
+    st.error(alarm, icon=":material/gpp_bad:")
 
 if not desk.owner.has_history():
     st.info(
@@ -169,6 +172,17 @@ if settings.followup_max:
 else:
     st.caption("Automated follow-ups are switched off (BOOKING_FOLLOWUP_MAX = 0).")
 
+# -- analysts' own calendars ------------------------------------------------------------------
+feeds = desk.owner.calendar_feeds()
+if feeds:
+    st.subheader("Analysts' calendars")
+    for feed in feeds:
+        line = f"**{ui_kit.md(feed['analyst'])}** · `{feed['feed']}`: {ui_kit.md(feed['text'])}"
+        if feed["state"] in ("stale", "missing"):
+            st.warning(line, icon=":material/event_busy:")
+        else:
+            st.caption(line)
+
 # -- money and mail ----------------------------------------------------------------------------
 st.subheader("Refunds due")
 refunds = desk.owner.refunds_due()
@@ -208,6 +222,8 @@ st.caption(
     f"Last delivery: {hooks['last_delivery'] or 'none in this period'} · "
     f"last reconciliation: {hooks['last_reconciliation'] or 'none in this period'}"
 )
+
+ui_privacy.panel(desk)
 
 # -- export ----------------------------------------------------------------------------------
 st.subheader("Download")

@@ -29,7 +29,7 @@ if event and event != S.get("embed_seen"):
     S["embed_seen"] = event
     desk.handoff.note_embed_event(attempt_id, event["event"], event.get("inviteeUri"))
 if attempt["booking_ref"]:  # confirmed by Calendly's webhook (after the report above)
-    st.switch_page("app_pages/success.py", query_params={"ref": attempt["booking_ref"]})
+    ui_kit.show_booking(attempt["booking_ref"])
 
 if event and event["event"] == "calendly.event_scheduled":
     invitee = (event.get("inviteeUri") or "").rsplit("/", 1)[-1]

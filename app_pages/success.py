@@ -1,16 +1,28 @@
-"""Success page: a booking, from the reference in the query string (works after reload)."""
+"""Success page: the booking the visitor just made, from its reference and manage token in
+the query string (so it survives a reload). The reference alone shows nothing personal."""
 
 import streamlit as st
 
 import ui_kit
 from booking.domain.funnel import BookingStatus
 from booking.errors import BookingError
-from booking.mail.ics import booking_ics
+from ui_kit import booking_card
 
 desk = ui_kit.desk()
+reference = st.query_params.get("ref", "")
+token = st.query_params.get("token", "")
 
+if not token:
+    st.title("Your booking")
+    st.info(
+        "For your privacy, a booking is shown only through the private link in its "
+        "confirmation email. Open that link to see, change or cancel it.",
+        icon=":material/lock:",
+    )
+    st.page_link("app_pages/book.py", label="Book a session", icon=":material/event_available:")
+    st.stop()
 try:
-    booking = desk.booking(st.query_params.get("ref", ""))
+    booking = desk.manage.open(reference, token)
 except BookingError as exc:
     st.title("Booking not found")
     st.error(str(exc), icon=":material/search_off:")
@@ -18,7 +30,7 @@ except BookingError as exc:
     st.stop()
 
 tz = ui_kit.visitor_zone(booking.visitor_tz)
-if booking.status == "canceled":
+if booking.status == BookingStatus.CANCELED:
     st.title("Booking cancelled")
     st.warning(
         f"Your {booking.meeting.name} with {booking.analyst.name} is cancelled.",
@@ -31,25 +43,9 @@ else:
         f"email is on its way to {ui_kit.md(booking.email)}.",
         icon=":material/check_circle:",
     )
-with st.container(border=True):
-    st.markdown(
-        f"**When** · {booking.start.astimezone(tz):%A %-d %B %Y, %H:%M}–"
-        f"{booking.end.astimezone(tz):%H:%M} ({tz.key})"
-    )
-    st.markdown(f"**Reference** · `{booking.reference}`")
-    st.markdown(f"**Booked for** · {ui_kit.md(booking.name)} ({ui_kit.md(booking.email)})")
-    if booking.notes:
-        st.markdown("**Your notes**")
-        st.text(booking.notes)
+booking_card.details(booking, tz)
 ui_kit.timezone_picker()
-st.download_button(
-    "Add to calendar (.ics)",
-    booking_ics(booking, brand=desk.settings.brand_name, stamp=booking.created_at),
-    file_name=f"{booking.reference}.ics",
-    mime="text/calendar",
-    icon=":material/calendar_add_on:",
-    type="primary",
-)
+booking_card.calendar_buttons(booking, desk.manage.url(booking.reference, token))
 if booking.status == BookingStatus.CONFIRMED and (booking.reschedule_url or booking.cancel_url):
     links = st.container(horizontal=True)
     if booking.reschedule_url:
@@ -59,14 +55,13 @@ if booking.status == BookingStatus.CONFIRMED and (booking.reschedule_url or book
     if booking.cancel_url:
         links.link_button("Cancel on Calendly", booking.cancel_url, icon=":material/event_busy:")
 if booking.status == BookingStatus.CONFIRMED and booking.analyst.provider == "local":
-    with st.expander("Need to cancel?"):
-        st.write("The time is released for someone else. Paid sessions are refunded in full.")
-        if st.button("Cancel this booking", icon=":material/event_busy:"):
-            try:
-                desk.local.cancel(booking.reference)
-            except BookingError as exc:
-                st.error(str(exc), icon=":material/error:")
-            else:
-                st.rerun()
-st.caption("Keep your reference: quote it if you need to change or cancel the session.")
+    st.page_link(
+        "app_pages/manage.py",
+        label="Change the time or cancel",
+        icon=":material/edit_calendar:",
+        query_params={"ref": booking.reference, "token": token},
+    )
+st.caption(
+    "Keep this page's link (or your confirmation email) private: it is the key to your booking."
+)
 st.page_link("app_pages/book.py", label="Book another session", icon=":material/arrow_back:")

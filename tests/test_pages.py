@@ -142,23 +142,34 @@ def test_times_are_shown_in_the_visitors_time_zone(env):
     assert at.pills(key="slot").options == [f"{s.start.astimezone(tz):%H:%M}" for s in day]
 
 
-def test_the_success_page_reloads_from_its_reference(env):
-    """Opening the success URL in a new session shows the booking; a bad ref says so."""
+def test_the_success_page_reloads_from_its_reference_and_token(env):
+    """The success URL (reference + manage token) shows the booking in a new session; a
+    wrong token says it is not found, and the reference alone shows nothing personal."""
     at = pick(open_app(), env)
-    fill(at).form_submit_button[0].click().run()
-    ref = reference(at)
+    fill(at, name="Ada Lovelace", notes="my secret plans").form_submit_button[0].click().run()
+    ref, token = reference(at), at.query_params["token"]
+    token = token[0] if isinstance(token, list) else token
 
     fresh = AppTest.from_file(UI, default_timeout=30)
-    fresh.query_params["ref"] = ref
+    fresh.query_params.update(ref=ref, token=token)
     fresh.run().switch_page("app_pages/success.py").run()
     assert fresh.title[0].value == "You're booked"
-    assert ref in "".join(m.value for m in fresh.markdown)
+    shown = "".join(m.value for m in fresh.markdown)
+    assert ref in shown and "Ada Lovelace" in shown
 
     wrong = AppTest.from_file(UI, default_timeout=30)
-    wrong.query_params["ref"] = "BD-NOPE-NOPE-NOPE"
+    wrong.query_params.update(ref=ref, token="not-the-token")
     wrong.run().switch_page("app_pages/success.py").run()
     assert wrong.title[0].value == "Booking not found"
     assert not wrong.exception
+
+    bare = AppTest.from_file(UI, default_timeout=30)
+    bare.query_params["ref"] = ref
+    bare.run().switch_page("app_pages/success.py").run()
+    everything = " ".join(str(e.value) for e in [*bare.markdown, *bare.info, *bare.text])
+    assert "Ada" not in everything and "secret plans" not in everything
+    assert "private link" in bare.info[0].value
+    assert not bare.button and not bare.get("download_button")
 
 
 QUICK = "https://api.calendly.com/event_types/SBXQUICKCALL0001"

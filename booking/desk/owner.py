@@ -9,9 +9,13 @@ from zoneinfo import ZoneInfo
 
 from booking import analytics, demo
 from booking.mail import outbox
+from booking.store import calendly as calendly_records
+from booking.store import parse_iso
 
 if TYPE_CHECKING:
     from booking.desk import Desk
+
+ALARM_AFTER = 3  # refused Calendly deliveries since the last verified one
 
 
 class Owner:
@@ -96,14 +100,34 @@ class Owner:
             out.append({"analyst": f.analyst, "feed": f.feed, "state": f.state, "text": sentence})
         return out
 
+    def signature_alarm(self) -> str | None:
+        """The notice "webhooks failing signature checks since …": verified deliveries
+        have stopped while refused ones go on (at least ``ALARM_AFTER`` refused since the
+        last verified one): the signing key is wrong or missing, and Calendly disables a
+        subscription after 24 hours of failures."""
+        failing = calendly_records.signature_failures(self.desk.store.db)
+        if failing is None or failing["refused"] < ALARM_AFTER:
+            return None
+        last = failing["last_verified"] or "never"
+        return (
+            f"Calendly webhooks failing signature checks since {failing['since'][:16]} UTC: "
+            f"{failing['refused']:,} deliveries refused since the last verified one "
+            f"({last[:16]}). Check that CALENDLY_WEBHOOK_SIGNING_KEY is the subscription's "
+            "key, or make a new one with `booking webhooks register --url … --replace`; "
+            "Calendly disables a subscription after 24 hours of failures, and "
+            "reconciliation fills in what was missed."
+        )
+
     def health(self) -> dict:
         """Whether the database takes a real write on the file it opened (else why not), the
         modes, and the time of the last verified webhook."""
         s = self.desk.settings
         problem = self.desk.store.health(now=self.desk.clock())
         last = self.desk.store.last_verified_delivery() if problem is None else None
+        age = (self.desk.clock() - parse_iso(last)).total_seconds() if last else None
         return {
             "lastVerifiedWebhook": last,
+            "lastVerifiedWebhookAgeSeconds": None if age is None else int(age),
             "status": "ok" if problem is None else "degraded",
             "database": "reachable" if problem is None else "unavailable",
             **({"reason": problem} if problem else {}),

@@ -1,5 +1,6 @@
 """Background jobs that live as long as the server: sandbox deliveries, email delivery,
-lapsed checkouts, follow-ups and reconciliation."""
+lapsed checkouts, follow-ups, reminders, reading analysts' calendar feeds, reconciliation
+and the retention of personal data."""
 
 from __future__ import annotations
 
@@ -15,16 +16,22 @@ log = logging.getLogger(__name__)
 
 
 class Periodic(threading.Thread):
-    """Run ``job`` every ``seconds`` until stopped; a failing run is logged, not fatal."""
+    """Run ``job`` every ``seconds`` (the first time after ``first`` seconds, by default
+    ``seconds`` too) until stopped; a failing run is logged, not fatal."""
 
-    def __init__(self, name: str, seconds: float, job: Callable[[], object]) -> None:
+    def __init__(
+        self, name: str, seconds: float, job: Callable[[], object], *, first: float | None = None
+    ) -> None:
         super().__init__(name=name, daemon=True)
         self.seconds = seconds
+        self.first = seconds if first is None else first
         self.job = job
         self.stopping = threading.Event()
 
     def run(self) -> None:
-        while not self.stopping.wait(self.seconds):
+        wait = self.first
+        while not self.stopping.wait(wait):
+            wait = self.seconds
             try:
                 result = self.job()
                 if result:
@@ -51,6 +58,17 @@ def lifespan_for(desk: Desk):
             jobs.append(
                 Periodic("followups", desk.settings.followup_minutes * 60, desk.followups.run)
             )
+        if desk.settings.reminder_leads:
+            jobs.append(Periodic("reminders", 60, desk.reminders.run))
+        local = [a for a in desk.catalogue.analysts if a.busy_feeds]
+        if local:  # read the analysts' calendars ahead of visitors (at once, then each TTL)
+            every = max(desk.settings.feed_ttl_seconds, 30)
+            jobs.append(Periodic("calendar-feeds", every, lambda: desk.feeds.refresh(local)))
+            threading.Thread(
+                target=lambda: desk.feeds.refresh(local), name="calendar-feeds-first", daemon=True
+            ).start()
+        if desk.settings.retention_days > 0:  # daily, and a minute after each start
+            jobs.append(Periodic("retention", 24 * 3600, desk.privacy.retention_run, first=60))
         if desk.settings.reconcile_minutes > 0:
             jobs.append(
                 Periodic(

@@ -1,0 +1,132 @@
+"""Manage page, from the private link in every email: see the booking, move it to another
+free time of the same meeting type, or cancel it after a confirmation step."""
+
+from datetime import date
+
+import streamlit as st
+
+import ui_kit
+from booking.domain.funnel import BookingStatus
+from booking.errors import BookingError
+from booking.mail import when
+from ui_kit import booking_card
+
+desk = ui_kit.desk()
+S = st.session_state
+reference = st.query_params.get("ref", "")
+token = st.query_params.get("token", "")
+book_again = dict(page="app_pages/book.py", icon=":material/event_available:")
+
+try:
+    booking = desk.manage.open(reference, token)
+except BookingError as exc:
+    st.title("Booking not found")
+    st.error(str(exc), icon=":material/search_off:")
+    st.page_link(label="Book a session", **book_again)
+    st.stop()
+
+tz = ui_kit.visitor_zone(booking.visitor_tz)
+canceled = booking.status == BookingStatus.CANCELED
+st.title("Booking cancelled" if canceled else "Your booking")
+if flash := S.pop("manage_flash", None):
+    st.success(flash, icon=":material/check_circle:")
+booking_card.details(booking, tz)
+ui_kit.timezone_picker()
+booking_card.calendar_buttons(booking, desk.manage.url(booking.reference, token))
+
+if canceled:
+    st.page_link(label="Book another time", **book_again)
+    st.stop()
+if booking.analyst.provider != "local":
+    links = st.container(horizontal=True)
+    if booking.reschedule_url:
+        links.link_button(
+            "Reschedule on Calendly", booking.reschedule_url, icon=":material/update:"
+        )
+    if booking.cancel_url:
+        links.link_button("Cancel on Calendly", booking.cancel_url, icon=":material/event_busy:")
+    st.caption("This booking was made on Calendly, so it is changed there.")
+    st.stop()
+
+
+def forget_choice() -> None:
+    for key in ("manage_day", "manage_slot", "manage_confirm_cancel", "manage_reason"):
+        S.pop(key, None)
+
+
+# -- move ------------------------------------------------------------------------------------
+st.subheader("Move to another time")
+try:
+    with st.spinner("Finding free times…"):
+        days = desk.manage.times(booking, tz)
+except BookingError as exc:
+    st.info(str(exc), icon=":material/event_busy:")
+    st.stop()
+if not days:
+    st.caption(f"{booking.analyst.name} has no other free {booking.meeting.name} times for now.")
+else:
+    day_keys = [d.isoformat() for d in days]
+    if S.get("manage_day") not in day_keys:
+        S["manage_day"] = None
+    st.pills(
+        "New date",
+        day_keys,
+        key="manage_day",
+        format_func=lambda d: f"{date.fromisoformat(d):%a %-d %b}",
+    )
+    if S.get("manage_day"):
+        slots = {s.start.isoformat(): s for s in days[date.fromisoformat(S["manage_day"])]}
+        if S.get("manage_slot") not in slots:
+            S["manage_slot"] = None
+        st.pills(
+            "New time",
+            list(slots),
+            key="manage_slot",
+            format_func=lambda iso: f"{slots[iso].start.astimezone(tz):%H:%M}",
+            help=f"Start times in {tz.key}.",
+        )
+        if S.get("manage_slot"):
+            new = slots[S["manage_slot"]]
+            label = f"Move to {new.start.astimezone(tz):%a %-d %b, %H:%M}"
+            if st.button(label, type="primary", icon=":material/update:"):
+                try:
+                    moved = desk.manage.reschedule(reference, token, new.start, tz.key)
+                except BookingError as exc:
+                    st.error(str(exc), icon=":material/error:")
+                else:
+                    forget_choice()
+                    S["manage_flash"] = (
+                        f"Moved: your {moved.meeting.name} is now {when(moved)}. An updated "
+                        f"invitation is on its way to {moved.email}."
+                    )
+                    st.rerun()
+
+# -- cancel ----------------------------------------------------------------------------------
+st.subheader("Cancel")
+if not S.get("manage_confirm_cancel"):
+    st.button(
+        "Cancel this booking…",
+        icon=":material/event_busy:",
+        on_click=S.update,
+        kwargs={"manage_confirm_cancel": True},
+    )
+    st.stop()
+with st.container(border=True):
+    refund = "" if booking.meeting.is_free else " Your payment will be refunded in full."
+    st.warning(
+        f"Cancel your {booking.meeting.name} with {booking.analyst.name} on "
+        f"{when(booking)}? The time is released for someone else.{refund}",
+        icon=":material/warning:",
+    )
+    reason = st.text_area("Reason (optional)", key="manage_reason", max_chars=500)
+    yes, no = st.columns(2)
+    if yes.button("Yes, cancel it", type="primary"):
+        try:
+            desk.manage.cancel(reference, token, reason)
+        except BookingError as exc:
+            st.error(str(exc), icon=":material/error:")
+        else:
+            forget_choice()
+            S["manage_flash"] = "Cancelled. A confirmation is on its way to your inbox."
+            st.rerun()
+    no.button("Keep my booking", on_click=forget_choice)
