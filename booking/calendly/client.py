@@ -217,6 +217,7 @@ class CalendlyClient:
                 self.rate_limit[key.lower()] = float(value)
             except (TypeError, ValueError):
                 continue
+        self.rate_limit["at"] = self.clock().timestamp()
 
     def pages(self, path: str, params: dict, *, count: int = 100) -> Iterator[list[dict]]:
         """A list endpoint page by page (one request each), following ``next_page``."""

@@ -43,8 +43,13 @@ class Budget:
         limit = self.client.rate_limit.get("limit") or 500
         if self.spent + 1 > max(2, int(limit * self.share)):
             return False
-        remaining = self.client.rate_limit.get("remaining")
-        return remaining is None or remaining - 1 >= limit * RESERVE
+        seen = self.client.rate_limit
+        remaining = seen.get("remaining")
+        if remaining is None or self.client.clock().timestamp() >= seen["at"] + seen.get(
+            "reset", 60
+        ):
+            return True  # nothing known of this minute yet
+        return remaining - 1 >= limit * RESERVE
 
 
 class CalendlySync:
@@ -144,7 +149,10 @@ class CalendlySync:
             user = desk.catalogue_cache.get("calendly-user", client.me)
             query = events_query(user["uri"], start, now + timedelta(days=horizon))
             pages = client.pages("/scheduled_events", query)
-            while stopped is None and budget.allows():
+            while stopped is None:
+                if not budget.allows():  # no budget for the next page
+                    stopped = at
+                    break
                 page = next(pages, None)
                 if page is None:
                     break
@@ -156,9 +164,6 @@ class CalendlySync:
                         stopped = at
                         break
                     self._reconcile_event(client, event, now, fixed)
-                else:
-                    if page and not budget.allows():  # no budget for the next page
-                        stopped = parse_calendly_time(page[-1]["start_time"])
         except CalendlyRateLimited as exc:
             log.warning("reconciliation stopped, Calendly rate limited it: %s", exc)
             stopped = stopped or at

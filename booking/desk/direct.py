@@ -59,9 +59,10 @@ class DirectBooking:
         self, attempt_id: str, who: Analyst, meeting: MeetingType, request: BookingRequest
     ) -> None:
         """Check the answers a direct booking needs (InvalidInput naming the field) and keep
-        them on the attempt, before any payment."""
+        them on the attempt, before any payment. The JSON API's requests carry no answers:
+        for them the booking falls back to the link, whose page asks."""
         form = self.form_for(who, meeting.id)
-        if form is None:
+        if form is None or request.source == "api":
             return
         answers = form.check(dict(request.answers), request.notes or "")
         with self.desk.store.write() as db:

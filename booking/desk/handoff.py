@@ -5,6 +5,7 @@ or booked at once through Calendly's Scheduling API ('direct', falling back to t
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -55,6 +56,21 @@ class Handoff:
         _, meeting, details, start, tz = self.prepare(request, attempt_id)
         with self.desk.failure_recorded(attempt_id, funnel.HANDOFF_FAILED):
             return self.new_link(attempt_id, meeting.id, details, start, tz)
+
+    def seed_link(self, request: BookingRequest) -> tuple[str, bool]:
+        """The seed's contract (``POST /api/calendly/create-booking``): where the visitor
+        must go next, and whether that is a checkout — for a priced type the checkout
+        (which continues to Calendly in the analyst's mode once paid), else a fresh
+        pre-filled single-use link."""
+        desk = self.desk
+        attempt_id = desk.attempt_for(request.attempt_id, request.source, request.timezone)
+        request = replace(request, attempt_id=attempt_id)
+        with desk.failure_recorded(attempt_id, funnel.HANDOFF_FAILED):
+            who = desk.offers.calendly_analyst_for(request.meeting_type)
+            meeting = desk.offers.meeting_type(who, request.meeting_type)
+        if meeting.is_free:
+            return self.link_for(request), False
+        return desk.checkout.start(replace(request, analyst=who.slug)), True
 
     def prepare(
         self, request: BookingRequest, attempt_id: str

@@ -92,7 +92,11 @@ class CalendlyBookingIn(CamelModel):
 
 class CalendlyBookingOut(CamelModel):
     success: bool = True
-    booking_url: str
+    booking_url: str = Field(
+        description="Where the visitor must go next: the pre-filled single-use Calendly link "
+        "for a free event type; for a priced one the checkout, which continues to Calendly "
+        "once paid."
+    )
     message: str
 
 
@@ -185,11 +189,13 @@ def create_api(desk: Desk) -> FastAPI:
             400: "The request body could not be read; send UTF-8 JSON.",
             404: "There is no such address in this API.",
         }
-        return error(
+        response = error(
             exc.status_code,
             code.get(exc.status_code, "http_error"),
             message.get(exc.status_code, str(exc.detail)),
         )
+        response.headers.update(exc.headers or {})  # e.g. Allow on a 405
+        return response
 
     @api.exception_handler(BookingError)
     async def bookingerror(_: Request, exc: BookingError) -> JSONResponse:
@@ -302,9 +308,11 @@ def create_api(desk: Desk) -> FastAPI:
     def create_calendly_booking(
         request: Request, body: CalendlyBookingIn
     ) -> CalendlyBookingOut | JSONResponse:
-        """Create a pre-filled single-use Calendly link for the visitor (the seed's contract)."""
+        """Where the visitor must go next (the seed's contract): for a free event type a
+        fresh pre-filled single-use Calendly link; for a priced one the checkout, which
+        continues to Calendly once paid. Either way it is `bookingUrl`."""
         try:
-            url = desk.handoff.link_for(
+            url, checkout = desk.handoff.seed_link(
                 BookingRequest(
                     analyst=None,
                     meeting_type=body.event_type_uri,
@@ -319,6 +327,9 @@ def create_api(desk: Desk) -> FastAPI:
             )
         except (InvalidInput, NotFound, SlotUnavailable, NotBookable) as exc:
             return error(422, exc.code, str(exc), exc.field)
+        if checkout:
+            message = "Checkout created: pay at bookingUrl, then Calendly opens to book"
+            return CalendlyBookingOut(booking_url=url, message=message)
         return CalendlyBookingOut(booking_url=url, message="Scheduling link created successfully")
 
     @api.post(
