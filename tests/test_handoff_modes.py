@@ -12,9 +12,8 @@ from booking.domain.catalogue import Catalogue
 from booking.domain.request import BookingRequest
 from booking.errors import InvalidInput, SlotTaken
 from tests.test_calendly_handoff import QUICK, first_slot, handoff
-from tests.test_scheduling_api import sandbox_book
 from tests.test_followups import DeskSession
-
+from tests.test_scheduling_api import sandbox_book
 
 LONDON = ZoneInfo("Europe/London")
 
