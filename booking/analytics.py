@@ -180,11 +180,24 @@ def webhook_health(store: Store, f: Filters) -> dict:
     return queries.webhook_health(store.db, f)
 
 
+# A cell a spreadsheet would read as a formula (OWASP's CSV injection list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value):
+    """A CSV cell that no spreadsheet runs: text starting like a formula gets a leading
+    single quote, as OWASP advises; everything else is left as it is."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def export_csv(store: Store, f: Filters, what: str) -> str:
-    """The period's attempts or bookings (filtered) as CSV."""
+    """The period's attempts or bookings (filtered) as CSV, formula-like cells neutralised
+    (visitors type names and notes)."""
     result = queries.export(store.db, f, what)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(result.columns)
-    writer.writerows(result.rows)
+    writer.writerows([safe_cell(v) for v in row] for row in result.rows)
     return out.getvalue()

@@ -10,6 +10,7 @@ record of every checkout in ``payments``. The interface it meets is
 from __future__ import annotations
 
 import html
+import json
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from booking.domain.wording import money
 from booking.html_page import page
 from booking.payments.provider import SESSION_PLACEHOLDER, Checkout
 from booking.store import Store, first, iso
+from booking.store import privacy as personal
 
 BANNER = "Sandbox checkout — no card is charged and no money moves."
 
@@ -153,6 +155,32 @@ class SandboxCheckout:
             self.on_paid(row["attempt_id"], checkout_id)
         return row
 
+    # -- privacy -------------------------------------------------------------------------
+    def _held(self, db: Database, email: str, attempt_ids, before: datetime | None) -> list:
+        """Checkouts still carrying an email: to ``email`` (folded), of ``attempt_ids``, or
+        opened before ``before``."""
+        personal.register(db)
+        return list(
+            db.query(
+                "SELECT * FROM sandbox_checkouts WHERE email IS NOT NULL AND (bd_fold(email) = ? "
+                "OR attempt_id IN (SELECT value FROM json_each(?)) OR created_at < ?)",
+                [email, json.dumps(sorted(attempt_ids)), iso(before) if before else ""],
+            )
+        )
+
+    def erase(self, *, email: str = "", attempt_ids=(), before: datetime | None = None) -> int:
+        """Forget the email of a person's checkouts (or of everyone's opened ``before``), as
+        a provider deletes a customer; the checkouts themselves stay. Rows changed."""
+        with self.store.write() as db:
+            held = self._held(db, email, attempt_ids, before)
+            for row in held:
+                db["sandbox_checkouts"].update(row["id"], {"email": None})
+        return len(held)
+
+    def export(self, *, email: str = "", attempt_ids=()) -> list[dict]:
+        """A person's checkouts, whole."""
+        return self._held(self.store.db, email, attempt_ids, None)
+
     # -- the checkout page ---------------------------------------------------------------
     def routes(self) -> list[Route]:
         """The checkout page, for the app's route table."""
@@ -194,7 +222,7 @@ class SandboxCheckout:
             else:
                 body = (
                     f"<h1>Pay {e(price)}</h1><p>{e(row['description'])}</p>"
-                    f"<p class=muted>Receipt to {e(row['email'])}</p>"
+                    f"<p class=muted>Receipt to {e(row['email'] or 'nobody (erased)')}</p>"
                     "<form method=post><button name=action value=pay type=submit>"
                     f"Pay {e(price)}</button> <button name=action value=cancel type=submit "
                     "class=secondary>Cancel</button></form>"
