@@ -54,7 +54,8 @@ class Reminders:
                 if start - timedelta(hours=hours) <= now
                 and scheduled < start - timedelta(hours=hours)
             ]
-            if due:
+            sent = (row["sent"] or "").split(",")
+            if due and f"{min(due):g}" not in sent:
                 done[self._send(row["reference"], row["start_utc"], min(due))] += 1
         return done
 

@@ -135,14 +135,17 @@ class Diary:
     def upcoming(
         self, *, after: datetime, until: datetime, providers: tuple[str, ...]
     ) -> list[dict]:
-        """Confirmed bookings of ``providers`` starting in (after, until]."""
+        """Confirmed bookings of ``providers`` starting in (after, until], each with the
+        leads already reminded of at that time (``sent``: a comma-separated list)."""
         marks = ", ".join("?" * len(providers))
         return list(
             self.store.db.query(
-                "SELECT reference, provider, start_utc, "  # noqa: S608 - placeholders only
-                "coalesce(scheduled_at, created_at) AS scheduled_at FROM bookings "
-                f"WHERE status = ? AND start_utc > ? AND start_utc <= ? AND provider IN ({marks}) "
-                "ORDER BY start_utc",
+                "SELECT b.reference, b.provider, b.start_utc, "  # noqa: S608 - placeholders only
+                "coalesce(b.scheduled_at, b.created_at) AS scheduled_at, "
+                "(SELECT group_concat(r.hours) FROM reminders_sent r WHERE r.reference = "
+                "b.reference AND r.start_utc = b.start_utc) AS sent FROM bookings b "
+                "WHERE b.status = ? AND b.start_utc > ? AND b.start_utc <= ? "
+                f"AND b.provider IN ({marks}) ORDER BY b.start_utc",
                 [CONFIRMED, iso(after), iso(until), *providers],
             )
         )

@@ -24,7 +24,7 @@ from booking.domain.records import Booking
 from booking.errors import SlotTaken, SlotUnavailable
 from booking.web.api import BookingOut, CamelModel, ErrorOut, _booking_out, error
 
-TOKEN = Field(min_length=1, max_length=200, description="The booking's manage token.")
+TOKEN = Field(max_length=200, description="The booking's manage token.")
 
 
 class RescheduleIn(CamelModel):
