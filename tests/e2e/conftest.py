@@ -151,6 +151,8 @@ def mode_server(tmp_path_factory):
                     shipped.replace('handoff = "redirect"', f'handoff = "{mode}"'),
                     encoding="utf-8",
                 )
+                for beside in (ROOT / "data").glob("*.ics"):  # files the catalogue names
+                    (catalogue.parent / beside.name).write_bytes(beside.read_bytes())
                 servers[mode] = stack.enter_context(
                     running_app(tmp_path_factory, mode, BOOKING_CATALOGUE=str(catalogue))
                 )

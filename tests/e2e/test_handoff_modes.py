@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -56,3 +57,39 @@ def test_direct_mode_books_through_the_scheduling_api_without_leaving(page: Page
     expect(page).to_have_url(re.compile(r"/success\?ref=BD-"))
     expect(page.get_by_role("link", name="Cancel on Calendly")).to_be_visible()
     assert "link_created" not in steps(server) and "booked" in steps(server)
+
+
+def test_direct_mode_books_a_phone_call_type_with_its_required_question(page: Page, mode_server):
+    """Options Clinic, booked directly: our form asks the number Calendly's host will call
+    (refusing one without a country code, losing nothing) and the required market; the
+    sandbox, as strict as Calendly, gets both with the notes and books it."""
+    server = mode_server("direct")
+    page.goto(server["url"])
+    settle(page)
+    pick_first_time(page, "Assassin", "Options Clinic — 45 min · Free")
+    page.get_by_role("textbox", name="Name").fill("Grace Hopper")
+    page.get_by_role("textbox", name="Email").fill("grace@example.com")
+    phone = page.get_by_role("textbox", name="Phone number to call you on")
+    phone.fill("020 7946 0958")
+    page.get_by_role("textbox", name="Notes (optional)").fill("Covered calls")
+    page.get_by_role("combobox", name="Which market do you trade?").click()
+    page.get_by_role("option", name="FX").click()
+    page.get_by_role("button", name="Book").click()
+    settle(page)
+    expect(page.get_by_text("please include the country code")).to_be_visible()
+    expect(page.get_by_role("textbox", name="Notes (optional)")).to_have_value("Covered calls")
+    phone.fill("+44 20 7946 0958")
+    page.get_by_role("button", name="Book").click()
+
+    expect(page.get_by_role("heading", name="You're booked")).to_be_visible(timeout=20_000)
+    desk = build_desk(Settings(db_path=server["db"], public_url=server["url"]))
+    answers, location = desk.store.db.execute(
+        "SELECT i.answers, e.location FROM sandbox_invitees i "
+        "JOIN sandbox_events e ON e.uuid = i.event_uuid WHERE i.email = 'grace@example.com'"
+    ).fetchone()
+    assert json.loads(answers) == [
+        {"question": "Which market do you trade?", "answer": "FX", "position": 0},
+        {"question": "What would you like to discuss?", "answer": "Covered calls", "position": 1},
+    ]
+    assert json.loads(location) == {"kind": "outbound_call", "location": "+442079460958"}
+    assert "direct_fallback" not in steps(server)
