@@ -3,6 +3,7 @@
 import streamlit as st
 
 import ui_kit
+from ui_kit import a11y
 
 settings = ui_kit.desk().settings
 st.set_page_config(
@@ -12,6 +13,7 @@ st.set_page_config(
     menu_items={"About": f"{settings.brand_name}: book a session with an analyst."},
 )
 st.logo("static/logo.svg", size="large", link=None)
+a11y.style()  # legible captions and 44 px touch targets on every page
 
 pages = [
     st.Page(

@@ -1,8 +1,9 @@
 """One HTML shell for every page the server renders itself (the Streamlit UI aside).
 
 ``page(title, body_html)`` wraps a page's body in the same small, accessible document: a
-doctype, ``lang=en``, charset and viewport, an optional banner in a ``role=note`` region (to
-mark a stand-in plainly, for example), one ``<main>`` landmark and one shared stylesheet.
+doctype, ``lang=en``, charset and viewport, an optional banner in a ``role=note`` region
+inside ``<header>`` (to mark a stand-in plainly, for example), one ``<main>`` landmark and
+one shared stylesheet.
 
     return page("Checkout not found", "<h1>This checkout does not exist</h1>", status=404)
 
@@ -53,7 +54,11 @@ def page(
     ``status``: the HTTP status. ``banner``: a plainly marked note above the page (text).
     ``head``: extra HTML for ``<head>``, such as a script.
     """
-    note = f"<div class=banner role=note>{html.escape(banner)}</div>" if banner else ""
+    note = (  # inside the page's banner landmark, so no content sits outside a landmark
+        f"<header><div class=banner role=note>{html.escape(banner)}</div></header>"
+        if banner
+        else ""
+    )
     return HTMLResponse(
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         "<meta name=viewport content='width=device-width,initial-scale=1'>"

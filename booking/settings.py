@@ -132,6 +132,11 @@ class Settings:
         "How long a local slot is held for a visitor who is paying; an abandoned payment "
         "releases it then.",
     )
+    refund_policy: str = _setting(
+        "BOOKING_REFUND_POLICY",
+        "Cancel any time before the session and your payment is refunded in full.",
+        "The cancellation and refund policy shown beside Proceed to Pay (empty: none shown).",
+    )
     stripe_secret_key: str = _setting(
         "STRIPE_SECRET_KEY",
         "",
@@ -289,6 +294,14 @@ class Settings:
                 raise ConfigError(f"{path}: cannot read the secrets file ({exc}).") from exc
             merged.update({k: str(v) for k, v in data.items() if type(v) in (str, int, float)})
         return cls.from_env(merged)
+
+    def secret_values(self) -> list[str]:
+        """The values of every secret setting that is set (for the log filter)."""
+        return [
+            str(getattr(self, f.name))
+            for f in dataclasses.fields(self)
+            if f.metadata["secret"] and getattr(self, f.name)
+        ] + [k.strip() for k in self.calendly_signing_key.split(",") if k.strip()]
 
     @property
     def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:

@@ -8,20 +8,25 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import re
 from collections.abc import Mapping
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 import streamlit as st
 from streamlit import config
 
 from booking.desk import Desk, Outcome
+from booking.desk.signin import COOKIE
 from booking.desk.wiring import desk_for, installed
 from booking.domain import funnel
+from booking.errors import BookingError
 from booking.settings import Settings
 from booking.web import clients
+from ui_kit import zones
 
-TZ_KEY = "visitor_tz"
+TZ_KEY = zones.TZ_KEY
+log = logging.getLogger(__name__)
 
 
 def desk() -> Desk:
@@ -32,29 +37,14 @@ def desk() -> Desk:
     )
 
 
-@st.cache_data(show_spinner=False)
-def timezone_names() -> list[str]:
-    return sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/"))
-
-
 def visitor_zone(default: str) -> ZoneInfo:
     """The visitor's zone: their choice, else what the browser reports, else the default."""
-    if TZ_KEY not in st.session_state:
-        browser = st.context.timezone
-        st.session_state[TZ_KEY] = browser if browser in timezone_names() else default
-    return ZoneInfo(st.session_state[TZ_KEY])
+    return zones.visitor_zone(default)
 
 
 def timezone_picker() -> None:
-    names = timezone_names()
-    if st.session_state.get(TZ_KEY) not in names:
-        names = [st.session_state[TZ_KEY], *names]
-    st.selectbox(
-        "Your time zone",
-        names,
-        key=TZ_KEY,
-        help="Times are shown in this zone. We guessed it from your browser.",
-    )
+    """The zone picker (finds "New York", "EST", "London"; shows UTC offsets)."""
+    zones.timezone_picker(desk().clock())
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$])")
@@ -111,6 +101,22 @@ def follow(outcome: Outcome) -> None:
         )
 
 
+def on_script_error(exc: Exception) -> bool:
+    """No traceback ever reaches a page: a BookingError that escaped a page shows its own
+    message (e.g. the database could not save, nothing was done); anything else a plain
+    apology, its details going to the log."""
+    if isinstance(exc, BookingError):
+        st.error(str(exc), icon=":material/error:")
+    else:
+        log.error("page failed", exc_info=exc)
+        st.error(
+            "Something went wrong on our side and nothing was changed. Please reload the "
+            "page; if it keeps happening, try again in a few minutes.",
+            icon=":material/error:",
+        )
+    return True
+
+
 def client_address() -> str:
     """The visitor's address by the same rule as the HTTP API (X-Forwarded-For believed only
     from BOOKING_TRUSTED_PROXIES); Streamlit reports none for a local connection."""
@@ -130,8 +136,13 @@ def show_booking(reference: str, token: str | None = None) -> None:
 
 
 def is_owner() -> bool:
-    """Signed in with the owner password this session, or an allowed OIDC account."""
+    """Signed in: the owner's session cookie (set by /owner/signin), or an allowed OIDC
+    account. (Tests may set ``is_owner`` in session state directly.)"""
     if st.session_state.get("is_owner"):
+        return True
+    cookies = st.context.cookies
+    token = cookies.get(COOKIE) if isinstance(cookies, Mapping) else None
+    if isinstance(token, str) and desk().signin.valid(token):
         return True
     user = st.user
     return bool(user.get("is_logged_in")) and desk().owner.is_owner_email(user.get("email"))

@@ -107,6 +107,23 @@ def check_details(name: str | None, email: str | None, notes: str | None) -> Det
     return Details(name, email, notes)
 
 
+def detail_problems(name: str | None, email: str | None, notes: str | None) -> dict[str, str]:
+    """Every problem with the visitor's details at once, by field ('name', 'email',
+    'notes'), so a form can show each under its field; empty when ``check_details`` passes.
+    Each field is checked by ``check_details`` itself, beside valid values for the others."""
+    problems: dict[str, str] = {}
+    for field, args in (
+        ("name", (name, "a@example.com", "")),
+        ("email", ("A", email, "")),
+        ("notes", ("A", "a@example.com", notes)),
+    ):
+        try:
+            check_details(*args)
+        except InvalidInput as exc:
+            problems[exc.field or field] = str(exc)
+    return problems
+
+
 def zone(name: str | None, *, field: str = "timezone") -> ZoneInfo:
     """The IANA zone called ``name``, or InvalidInput naming ``field``."""
     try:

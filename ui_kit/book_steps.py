@@ -1,0 +1,528 @@
+"""The book page's steps: analyst → meeting type → date → time → details.
+
+The choices live in the URL's query string (``analyst``, ``type``, ``date``, ``time``), so
+Reload restores them, the browser's Back steps back one choice (each choice pushes one
+history entry) and a link can be shared ("book Maya's intro call":
+``/?analyst=maya-chen&type=intro``). The URL is the source of truth: every run copies it
+into the widgets' session state before they are drawn, and each choice's callback writes
+the URL (dropping the choices below it). Typed details stay in session state only.
+
+Each choice moves the focus (and the view) to the step it opened. The funnel steps are
+recorded from the callbacks, i.e. only for what the visitor did, never for a Back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Mapping
+from datetime import date, datetime
+
+import streamlit as st
+
+import ui_kit
+from booking.desk import Desk
+from booking.desk.offers import slot_taken
+from booking.domain import funnel
+from booking.domain.catalogue import Analyst, MeetingType
+from booking.domain.request import MAX_NAME, MAX_NOTES, BookingRequest, detail_problems
+from booking.domain.wording import describe_time
+from booking.errors import BookingError, InvalidInput, SlotTaken
+from ui_kit import a11y, zones
+from ui_kit.month_calendar import month_calendar, picked
+
+S = st.session_state
+ORDER = ("analyst", "type", "date", "time")  # query parameters, each under the one before
+FIELDS = {"name": "Name", "email": "Email", "notes": "Notes (optional)"}
+_ATTEMPT_COOKIE = "bd_attempt"
+_ATTEMPT_ID = re.compile(r"att_[A-Za-z0-9_-]{10,64}")
+
+
+def short(meeting_id: str) -> str:
+    """A meeting type's name in the URL: 'intro', or a Calendly event type's last segment."""
+    return meeting_id.rstrip("/").rsplit("/", 1)[-1]
+
+
+def set_choice(name: str, value: str | None) -> None:
+    """Write one choice into the URL (one history entry), dropping the choices below it."""
+    params = {k: st.query_params[k] for k in ORDER[: ORDER.index(name)] if k in st.query_params}
+    if value:
+        params[name] = value
+    st.query_params.from_dict(params)
+
+
+# -- the attempt --------------------------------------------------------------------------
+def _kept() -> str:
+    """The attempt id the browser kept (the cookie), if it looks like one."""
+    cookies = st.context.cookies
+    value = cookies.get(_ATTEMPT_COOKIE) if isinstance(cookies, Mapping) else None
+    return value if isinstance(value, str) and _ATTEMPT_ID.fullmatch(value) else ""
+
+
+def attempt_id(desk: Desk) -> str:
+    """This visitor's booking attempt: the session's, else the one their browser kept from
+    before a reload or a Back from the checkout (a cookie), else a new one."""
+    if "attempt" not in S:
+        kept = _kept()
+        attempt = desk.store.attempt(kept) if kept else None
+        if attempt and not attempt["booking_ref"] and not attempt["handoff_url"]:
+            S["attempt"] = kept  # still on its way (choosing, or paying): carry on with it
+        else:
+            S["attempt"] = desk.start_attempt(visitor_tz=S.get(zones.TZ_KEY))
+            S["remember_attempt"] = True
+    return S["attempt"]
+
+
+def known_attempt(desk: Desk) -> str | None:
+    """The attempt if there is one already (without starting one)."""
+    if "attempt" in S or _kept():
+        return attempt_id(desk)
+    return None
+
+
+def remember_attempt() -> None:
+    """Keep the attempt in the browser for an hour (a first-party, same-site cookie)."""
+    if S.pop("remember_attempt", False):
+        value = S["attempt"]
+        if _ATTEMPT_ID.fullmatch(value):
+            st.html(
+                f'<script>document.cookie = "{_ATTEMPT_COOKIE}={value}; path=/; '
+                'max-age=3600; samesite=lax";</script>',
+                unsafe_allow_javascript=True,
+            )
+
+
+# -- 0. a time the visitor is paying for ------------------------------------------------------
+def held_time(desk: Desk, tz, twelve: bool) -> None:
+    """Back from the checkout: the time they hold, with Continue to payment / Release it."""
+    held = desk.checkout.open_checkout(known_attempt(desk))
+    if not held:
+        return
+    with contextlib.suppress(BookingError):
+        who = desk.analyst(held["analyst"])
+        what = f"{who.name}'s {desk.offers.meeting_type(who, held['meeting_type']).name}"
+        start = held["start"].astimezone(tz)
+        when = f"{zones.clock(start, twelve=twelve)} on {start:%a} {start.day} {start:%b}"
+        with st.container(border=True, key="held"):
+            if held["until"]:
+                until = zones.clock(held["until"].astimezone(tz), twelve=twelve)
+                st.markdown(f"**You are holding {when} until {until}** ({what}, {tz.key}).")
+                st.caption("Pay before then to book it; after that the time is offered again.")
+            else:
+                st.markdown(f"**You have a payment open for {when}** ({what}, {tz.key}).")
+            row = st.container(horizontal=True)
+            if row.button("Continue to payment", type="primary", icon=":material/payments:"):
+                ui_kit.redirect(held["url"], S["attempt"], label=desk.modes.checkout_label)
+                st.stop()
+            row.button(
+                "Release it",
+                icon=":material/undo:",
+                on_click=lambda: desk.checkout.release(S["attempt"]),
+            )
+
+
+# -- 1. analyst -------------------------------------------------------------------------
+def choose_analyst(desk: Desk, slug: str) -> None:
+    set_choice("analyst", slug)
+    S.update(meeting=None, day=None, slot=None, all_days=False, focus="step-meeting")
+    S.pop("error", None)
+    analyst = desk.analyst(slug)
+    desk.record(
+        attempt_id(desk),
+        funnel.ANALYST_SELECTED,
+        analyst=slug,
+        attempt_fields={"analyst": slug, "provider": analyst.provider},
+    )
+
+
+def prices(desk: Desk, analyst: Analyst) -> str:
+    """'Free – £120' from the analyst's meeting types ('' when they cannot be read)."""
+    try:
+        types = sorted(desk.offers.meeting_types(analyst), key=lambda m: m.price)
+    except BookingError:
+        return ""
+    labels = list(dict.fromkeys(m.price_label for m in types))
+    return labels[0] if len(labels) == 1 else f"{labels[0]} – {labels[-1]}" if labels else ""
+
+
+def analyst_step(desk: Desk) -> Analyst | None:
+    wanted = st.query_params.get("analyst")
+    analyst = None
+    with contextlib.suppress(BookingError):  # an unknown analyst in a link shows the list
+        analyst = desk.analyst(wanted) if wanted else None
+    if wanted and analyst is None:
+        set_choice("analyst", None)
+    if analyst and S.get("analyst") != analyst.slug:
+        S["analyst"] = analyst.slug
+        if "attempt" not in S:  # arrived through a shared link
+            choose_analyst(desk, analyst.slug)
+    st.header("1. Analyst")
+    analysts = desk.catalogue.analysts
+    for column, each in zip(st.columns(len(analysts)), analysts, strict=True):
+        with column.container(border=True, height="stretch"):
+            st.markdown(f"**{each.name}**")
+            st.caption(each.headline or " ")
+            price = prices(desk, each)
+            via = (
+                f"booked via {desk.modes.calendly_label}"
+                if each.provider == "calendly"
+                else "booked here"
+            )
+            st.caption(f":material/sell: {price} · {via}" if price else f":material/sell: {via}")
+            chosen = analyst is not None and analyst.slug == each.slug
+            st.button(
+                "Selected" if chosen else f"Choose {each.name.split()[0]}",
+                key=f"choose_{each.slug}",
+                on_click=choose_analyst,
+                args=(desk, each.slug),
+                type="primary" if chosen else "secondary",
+                width="stretch",
+                icon=":material/check:" if chosen else None,
+            )
+    return analyst
+
+
+# -- 2. meeting type ------------------------------------------------------------------------
+def on_meeting(desk: Desk) -> None:
+    set_choice("type", short(S["meeting"]) if S.get("meeting") else None)
+    S.update(day=None, slot=None, all_days=False, focus="step-date")
+    if S.get("meeting"):
+        desk.record(
+            attempt_id(desk),
+            funnel.MEETING_TYPE_SELECTED,
+            meeting_type=S["meeting"],
+            attempt_fields={"meeting_type": S["meeting"]},
+        )
+
+
+def meeting_step(desk: Desk, analyst: Analyst) -> MeetingType | None:
+    with st.container(key="step-meeting"):
+        st.header("2. Meeting type")
+        try:
+            with st.spinner(f"Loading {analyst.name}'s meeting types…"):
+                meetings = {m.id: m for m in desk.offers.meeting_types(analyst)}
+        except BookingError as exc:
+            st.error(str(exc), icon=":material/cloud_off:")
+            return None
+        if not meetings:
+            st.warning(f"{analyst.name} offers no sessions right now. Please choose another.")
+            return None
+        by_short = {short(m): m for m in meetings}
+        S["meeting"] = by_short.get(st.query_params.get("type", ""))
+        if st.query_params.get("type") and not S["meeting"]:
+            set_choice("type", None)
+        st.radio(
+            "Meeting type",
+            list(meetings),
+            key="meeting",
+            index=None,
+            on_change=on_meeting,
+            args=(desk,),
+            format_func=lambda mid: (
+                f"{meetings[mid].name} — {meetings[mid].duration_minutes} min · "
+                f"{meetings[mid].price_label}"
+            ),
+            captions=[m.description for m in meetings.values()],
+            label_visibility="collapsed",
+        )
+        focus_if("step-meeting")
+    return meetings.get(S.get("meeting") or "")
+
+
+# -- 3. date and time -------------------------------------------------------------------------
+def on_day(desk: Desk) -> None:
+    day = picked("calendar")
+    if day:
+        S.update(day=day, slot=None, focus="step-time")
+        S.pop("error", None)
+        set_choice("date", day)
+        desk.record(attempt_id(desk), funnel.DATE_SELECTED, date=day)
+
+
+def on_slot(desk: Desk) -> None:
+    set_choice("time", S.get("slot"))
+    S.pop("error", None)
+    if S.get("slot"):
+        S["focus"] = "step-details"
+        desk.record(
+            attempt_id(desk),
+            funnel.SLOT_CHOSEN,
+            start=S["slot"],
+            attempt_fields={"slot_start": S["slot"]},
+        )
+
+
+def date_step(desk: Desk, analyst: Analyst, meeting: MeetingType, tz, twelve: bool):
+    """The month calendar; returns (the chosen day's slots by ISO start, or None)."""
+    with st.container(key="step-date"):
+        st.header("3. Date and time")
+        zone_row = st.columns([3, 1], vertical_alignment="bottom")
+        with zone_row[0]:
+            ui_kit.timezone_picker()
+        with zone_row[1]:
+            zones.clock_toggle()
+        try:
+            with st.spinner("Finding free times…"):
+                days = desk.offers.open_days(
+                    analyst.slug,
+                    meeting.id,
+                    tz,
+                    later=bool(S.get("all_days")),
+                    client=ui_kit.client_address(),
+                )
+        except BookingError as exc:
+            st.error(str(exc), icon=":material/cloud_off:")
+            return None
+        if not days:
+            st.warning(
+                f"{analyst.name} has no free {meeting.name} times in the coming weeks. "
+                "Please try another meeting type or analyst.",
+                icon=":material/event_busy:",
+            )
+            return None
+        wanted = st.query_params.get("date")
+        S["day"] = wanted if wanted in {d.isoformat() for d in days} else None
+        if wanted and not S["day"]:
+            set_choice("date", None)
+        with st.container(key="step-calendar"):
+            st.markdown("**Date** · the marked dates have free times")
+            month_calendar(
+                {d: len(slots) for d, slots in days.items()},
+                selected=S["day"],
+                today=desk.clock().astimezone(tz).date(),
+                key="calendar",
+                on_pick=lambda: on_day(desk),
+            )
+        if analyst.provider == "calendly" and not S.get("all_days"):
+            st.button(
+                "Show later dates",
+                on_click=S.update,
+                kwargs={"all_days": True},
+                type="tertiary",
+                icon=":material/expand_more:",
+            )
+        focus_if("step-date", within="step-calendar")
+    return days
+
+
+def time_step(desk: Desk, days: dict, meeting: MeetingType, tz, twelve: bool):
+    """The free times of the chosen day; returns the chosen slot, or None."""
+    with st.container(key="step-time"):
+        chosen = st.query_params.get("time")
+        every = {s.start.isoformat() for slots in days.values() for s in slots}
+        if chosen and chosen not in every:
+            if S.get("slot") == chosen:  # this visitor's pick was taken meanwhile: say so
+                S["error"] = str(slot_taken(datetime.fromisoformat(chosen), tz))
+            set_choice("time", None)
+            chosen = None
+        if error := S.get("error"):
+            st.error(error, icon=":material/error:")
+        if not S.get("day"):
+            return None
+        slots = {s.start.isoformat(): s for s in days[date.fromisoformat(S["day"])]}
+        S["slot"] = chosen if chosen in slots else None
+        st.pills(
+            "Time",
+            list(slots),
+            key="slot",
+            on_change=on_slot,
+            args=(desk,),
+            format_func=lambda iso: zones.clock(slots[iso].start.astimezone(tz), twelve=twelve),
+        )
+        st.caption(f"Start times in {tz.key}. Each session lasts {meeting.duration_minutes} min.")
+        focus_if("step-time")
+    return slots.get(S.get("slot") or "")
+
+
+# -- 4. details -----------------------------------------------------------------------------
+def check_form() -> None:
+    """The form's submit callback: keep the allowed part of an over-long paste and say so,
+    and put every problem under its field; else let the page book."""
+    problems = {}
+    for key, limit, what in (("name", MAX_NAME, "name"), ("notes", MAX_NOTES, "notes")):
+        text = S.get(key) or ""
+        if len(text) > limit:
+            S[key] = text[:limit]
+            problems[key] = (
+                f"Your {what} had {len(text):,} characters; we kept the first {limit:,}. "
+                "Please check the end, then submit again."
+            )
+    for key, message in detail_problems(S.get("name"), S.get("email"), S.get("notes")).items():
+        problems.setdefault(key, message)
+    S["field_errors"] = problems
+    S["submit"] = not problems
+
+
+def details_fields(calendly_form, asks) -> None:
+    """Name, email, the Calendly event type's required questions and notes, each with its
+    error under it (inside the form)."""
+    errors = S.get("field_errors") or {}
+    with st.container(key="field-name"):
+        st.text_input("Name", key="name", autocomplete="name", persist_state="session")
+        if "name" in errors:
+            st.error(errors["name"], icon=":material/error:")
+    with st.container(key="field-email"):
+        st.text_input(
+            "Email",
+            key="email",
+            type="email",
+            validate="",  # checked on the server, and the error shown at the field
+            placeholder="you@example.com",
+            autocomplete="email",
+            persist_state="session",
+        )
+        if "email" in errors:
+            st.error(errors["email"], icon=":material/error:")
+        st.caption("We send your confirmation here.")
+    for ask in asks:  # each required: Calendly refuses the booking without it
+        if ask.kind == "single_select":
+            st.selectbox(ask.label, ask.choices, index=None, key=f"ask_{ask.key}")
+        elif ask.kind == "multi_select":
+            st.multiselect(ask.label, ask.choices, key=f"ask_{ask.key}")
+        else:
+            st.text_input(
+                ask.label,
+                key=f"ask_{ask.key}",
+                max_chars=1000,
+                help=ask.help or None,
+                autocomplete="tel" if ask.kind == "phone" else None,
+            )
+    with st.container(key="field-notes"):
+        st.text_area(
+            calendly_form.notes_question.name
+            if calendly_form and calendly_form.notes_required
+            else "Notes (optional)",
+            key="notes",
+            persist_state="session",
+            placeholder="Anything the analyst should know before the session",
+        )
+        if "notes" in errors:
+            st.error(errors["notes"], icon=":material/error:")
+        st.caption(f"Up to {MAX_NOTES:,} characters.")
+
+
+def show_field_errors() -> None:
+    errors = S.get("field_errors") or {}
+    if errors:
+        a11y.mark_invalid([f"field-{k}" for k in FIELDS if k in errors])
+
+
+def summary(analyst: Analyst, meeting: MeetingType, slot, tz, twelve: bool) -> None:
+    start, end = slot.start.astimezone(tz), slot.end.astimezone(tz)
+    st.markdown(
+        f"**{meeting.name}** with **{analyst.name}** · {start:%a} {start.day} {start:%b %Y}, "
+        f"{zones.clock(start, twelve=twelve)}–{zones.clock(end, twelve=twelve)} ({tz.key}) · "
+        f"**{meeting.price_label}**"
+    )
+
+
+def next_steps_caption(desk: Desk, analyst: Analyst, meeting: MeetingType, slot, tz) -> None:
+    """What happens after the button, worded for the analyst's mode."""
+    direct = analyst.provider == "calendly" and analyst.handoff == "direct"
+    lines = []
+    if not meeting.is_free:
+        held = (
+            ""
+            if analyst.provider == "calendly"
+            else (f" We hold the time for {desk.settings.hold_minutes} minutes while you pay.")
+        )
+        lines.append(f"Next: pay {meeting.price_label} on a secure checkout page.{held}")
+        if policy := desk.settings.refund_policy:
+            lines.append(f"Cancellation and refunds: {policy}")
+    if direct:
+        lines.append(
+            "We book the time with Calendly for you"
+            + (
+                " once you have paid; you come back to this site."
+                if not meeting.is_free
+                else "; you stay on this site."
+            )
+        )
+    elif analyst.provider == "calendly":
+        lines.append(
+            f"{'Then' if not meeting.is_free else 'Next'}, Calendly opens on "
+            f"{describe_time(slot.start, tz).split(' on ')[1]} with your details filled in: "
+            "choose the same time there to confirm. Calendly emails your confirmation."
+        )
+    for line in lines:
+        st.caption(line)
+
+
+def focus_if(key: str, within: str | None = None) -> None:
+    """Move the focus to this step if the last choice opened it."""
+    if S.get("focus") == key:
+        S.pop("focus")
+        a11y.focus_step(key, within)
+
+
+def details_step(desk: Desk, analyst: Analyst, meeting: MeetingType, slot, tz, twelve: bool):
+    """The summary and the details form; returns the Calendly questions it asked."""
+    with st.container(key="step-details"):
+        st.header("4. Your details")
+        summary(analyst, meeting, slot, tz, twelve)
+        calendly_form = None  # booked directly: what Calendly needs asked (the desk says what)
+        if analyst.provider == "calendly":
+            with contextlib.suppress(BookingError):  # unreadable now: the booking step will say
+                calendly_form = desk.handoff.form_for(analyst, meeting.id)
+        asks = calendly_form.asks() if calendly_form else ()
+        with st.form("details", border=True, enter_to_submit=False):
+            details_fields(calendly_form, asks)
+            next_steps_caption(desk, analyst, meeting, slot, tz)
+            st.form_submit_button(
+                "Book" if meeting.is_free else "Proceed to Pay",
+                type="primary",
+                width="stretch",
+                on_click=check_form,
+            )
+        show_field_errors()
+        focus_if("step-details")
+    return asks
+
+
+def submit_wanted() -> bool:
+    """Whether this run follows a form submit whose checks passed (asked once per run, at
+    the top of the page, so a flag never outlives its run)."""
+    return bool(S.pop("submit", False))
+
+
+def submit(desk: Desk, analyst: Analyst, meeting: MeetingType, slot, tz, asks) -> None:
+    """Book (or go to pay, or to Calendly): the form's checks passed in this run."""
+    request = BookingRequest(
+        analyst=analyst.slug,
+        meeting_type=meeting.id,
+        start=slot.start,
+        timezone=tz.key,
+        attempt_id=attempt_id(desk),
+        client=ui_kit.client_address(),
+        name=S.get("name"),
+        email=S.get("email"),
+        notes=S.get("notes"),
+        answers=tuple((a.key, ui_kit.answer_text(S.get(f"ask_{a.key}"))) for a in asks),
+    )
+    if not meeting.is_free:
+        waiting = "Opening the secure checkout…"
+    elif analyst.provider != "calendly":
+        waiting = "Booking your session…"
+    elif analyst.handoff == "direct":
+        waiting = "Booking with Calendly…"
+    else:
+        waiting = "Reserving your Calendly link…"
+    try:
+        with st.spinner(waiting):
+            outcome = desk.submit(request)
+    except SlotTaken as exc:
+        S["error"] = str(exc)
+        S["focus"] = "step-time"
+        set_choice("time", None)
+        st.rerun()
+    except InvalidInput as exc:
+        if exc.field in FIELDS:
+            S["field_errors"] = {exc.field: str(exc)}
+            st.rerun()
+        st.error(str(exc), icon=":material/error:")
+    except BookingError as exc:
+        st.error(str(exc), icon=":material/error:")
+    else:
+        if outcome.kind != "checkout":  # paying: Back from the checkout finds the attempt
+            S.pop("attempt", None)
+        ui_kit.follow(outcome)

@@ -1,0 +1,105 @@
+"""Time zones and clock times as the visitor reads them: a zone picker that finds
+"New York", "EST" or "London" and shows UTC offsets, and 12- or 24-hour times by the
+browser's locale (with a toggle).
+
+The zones offered are the IANA database's own list of places (``zone.tab`` in tzdata): no
+legacy aliases such as ``US/Pacific`` or ``Brazil/West``, which only duplicate a place.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+from datetime import datetime
+from zoneinfo import ZoneInfo, available_timezones
+
+import streamlit as st
+
+TZ_KEY = "visitor_tz"
+CLOCK_KEY = "clock_24h"
+# Regions whose everyday clock is 12-hour (CLDR's preferred hour cycle "h").
+TWELVE_HOUR_REGIONS = frozenset(
+    {"US", "CA", "AU", "NZ", "PH", "IN", "PK", "BD", "EG", "SA", "JO", "SY", "IQ", "KW", "OM"}
+    | {"QA", "BH", "AE", "YE", "LY", "SD", "MX", "CO", "SV", "HN", "NI", "KR", "TW", "MY"}
+)
+
+
+@st.cache_data(show_spinner=False)
+def canonical_zones() -> tuple[str, ...]:
+    """Every place zone of the IANA database (``zone.tab``), and UTC."""
+    table = importlib.resources.files("tzdata.zoneinfo").joinpath("zone.tab").read_text()
+    names = {
+        line.split("\t")[2]
+        for line in table.splitlines()
+        if line and not line.startswith("#") and len(line.split("\t")) >= 3
+    }
+    return tuple(sorted((names & available_timezones()) | {"UTC"}))
+
+
+def offset_text(zone: ZoneInfo, at: datetime) -> str:
+    """'UTC−05:00' (with a true minus sign), 'UTC+05:30', 'UTC±00:00'."""
+    minutes = int(at.astimezone(zone).utcoffset().total_seconds() // 60)
+    sign = "±" if minutes == 0 else "+" if minutes > 0 else "−"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def zone_label(name: str, at: datetime) -> str:
+    """'New York (America) · UTC−05:00 · EST': the place first, as people search for it."""
+    zone = ZoneInfo(name)
+    region, _, place = name.rpartition("/")
+    place = place.replace("_", " ")
+    where = f"{place} ({region.replace('/', ', ').replace('_', ' ')})" if region else place
+    abbreviation = at.astimezone(zone).tzname() or ""
+    named = abbreviation if abbreviation[:1].isalpha() and abbreviation != "UTC" else ""
+    return " · ".join(filter(None, (where, offset_text(zone, at), named)))
+
+
+@st.cache_data(show_spinner=False, ttl=3600)
+def zone_labels(hour: str) -> dict[str, str]:
+    """Zone → label at the given hour (offsets change with daylight saving time)."""
+    at = datetime.fromisoformat(hour)
+    return {name: zone_label(name, at) for name in canonical_zones()}
+
+
+def visitor_zone(default: str) -> ZoneInfo:
+    """The visitor's zone: their choice, else what the browser reports, else the default."""
+    if TZ_KEY not in st.session_state:
+        browser = st.context.timezone
+        valid = browser in canonical_zones() or browser in available_timezones()
+        st.session_state[TZ_KEY] = browser if browser and valid else default
+    return ZoneInfo(st.session_state[TZ_KEY])
+
+
+def timezone_picker(now: datetime) -> None:
+    """The zone selectbox: type a city, a region, an abbreviation or an offset."""
+    labels = zone_labels(now.replace(minute=0, second=0, microsecond=0).isoformat())
+    names = list(labels)
+    current = st.session_state.get(TZ_KEY)
+    if current and current not in labels:  # a browser's legacy name still works
+        names.insert(0, current)
+    st.selectbox(
+        "Your time zone",
+        names,
+        key=TZ_KEY,
+        format_func=lambda name: labels.get(name) or zone_label(name, now),
+        filter_mode="contains",
+        placeholder="Type a city, e.g. New York, or EST",
+    )
+
+
+def uses_12_hour_clock() -> bool:
+    """The visitor's choice, else their browser's locale (en-US: 12-hour)."""
+    if CLOCK_KEY not in st.session_state:
+        locale = (st.context.locale or "").replace("_", "-")
+        region = locale.split("-")[-1].upper() if "-" in locale else ""
+        st.session_state[CLOCK_KEY] = region not in TWELVE_HOUR_REGIONS
+    return not st.session_state[CLOCK_KEY]
+
+
+def clock_toggle() -> None:
+    uses_12_hour_clock()
+    st.toggle("24-hour clock", key=CLOCK_KEY)
+
+
+def clock(when: datetime, *, twelve: bool) -> str:
+    """'14:30' or '2:30 PM'."""
+    return f"{when:%-I:%M %p}" if twelve else f"{when:%H:%M}"
