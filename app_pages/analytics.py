@@ -242,8 +242,11 @@ for column, what in ((left, "attempts"), (right, "bookings")):
             key=f"dl_{what}",
         )
 
-if st.button("Sign out", icon=":material/logout:"):
-    S.pop("is_owner", None)
-    if st.user.get("is_logged_in"):
+if st.user.get("is_logged_in"):
+    if st.button("Sign out", icon=":material/logout:"):
+        S.pop("is_owner", None)
         st.logout()
-    st.rerun()
+else:  # the password session lives in an HttpOnly cookie: our own route clears it
+    st.markdown(
+        '<a href="/owner/signout" target="_self">Sign out</a>', unsafe_allow_html=True
+    )

@@ -1,11 +1,11 @@
-"""Owner sign-in: a password (checked in constant time) or Streamlit's OIDC login."""
+"""Owner sign-in: the password form (served by our own route, which sets a signed,
+HttpOnly session cookie) or Streamlit's OIDC login."""
 
 import streamlit as st
 
 import ui_kit
 
 desk = ui_kit.desk()
-S = st.session_state
 
 if ui_kit.is_owner():
     st.switch_page("app_pages/analytics.py")
@@ -21,13 +21,10 @@ if not desk.settings.owner_password and not oidc:
     st.stop()
 
 if desk.settings.owner_password:
-    with st.form("owner", enter_to_submit=True):
-        password = st.text_input("Password", type="password", autocomplete="current-password")
-        if st.form_submit_button("Sign in", type="primary"):
-            if desk.owner.is_owner_password(password):
-                S["is_owner"] = True
-                st.rerun()
-            st.error("That password is not right.", icon=":material/error:")
+    st.markdown(
+        '<a href="/owner/signin" target="_self">Sign in with the owner password</a>',
+        unsafe_allow_html=True,
+    )
 if oidc:
     st.button("Sign in with your account", on_click=st.login, icon=":material/login:")
     if st.user.get("is_logged_in") and not ui_kit.is_owner():

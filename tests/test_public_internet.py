@@ -290,3 +290,37 @@ def test_a_booking_and_its_confirmation_email_land_together_or_not_at_all(tmp_pa
         store = Store(db)
         counts = (store.db["bookings"].count, store.db["outbox"].count)
         assert counts == expected
+
+
+LOGS = """
+import logging, sys
+from booking.settings import Settings
+from booking.web import logs
+logs.configure(Settings(stripe_secret_key="sk_live_abcdefgh1234", smtp_password="hunter22",
+                        calendly_signing_key="old-key-123, new-key-456"))
+log = logging.getLogger("booking.test")
+log.info("charging with %s", "sk_live_abcdefgh1234")
+log.warning("smtp said: 535 bad password hunter22; header Authorization: Bearer eyJhbGciOi.xyz")
+logging.getLogger("stripe").info("request to Stripe api with sk_test_zzzzzzzz99")
+try:
+    raise RuntimeError("key new-key-456 refused")
+except RuntimeError:
+    log.exception("signature check blew up")
+"""
+
+
+def test_no_secret_reaches_a_log_line(tmp_path):
+    """Configured secrets and key-shaped strings are masked, in messages, arguments and
+    tracebacks; the payment SDK's own INFO chatter is not logged at all."""
+    out = subprocess.run(
+        [sys.executable, "-c", LOGS],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    for secret in ("abcdefgh1234", "hunter22", "eyJhbGciOi", "zzzzzzzz99", "new-key-456"):
+        assert secret not in out.stderr
+    assert out.stderr.count("***") >= 4 and "signature check blew up" in out.stderr

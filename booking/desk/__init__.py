@@ -14,6 +14,7 @@ outside parties. One module per journey, each reached as an attribute of the ``D
     desk.owner       sign-in, analytics, health            (owner.py)
     desk.privacy     erase, export, retention of personal data  (privacy.py)
     desk.limits      per-client and per-email limits       (limits.py)
+    desk.signin      the owner's password sign-in, sessions (signin.py)
 
 ``build_desk(settings)`` (wiring.py) builds the whole desk; the edges never build parts.
 """
@@ -37,6 +38,7 @@ from booking.desk.offers import Offers
 from booking.desk.owner import Owner
 from booking.desk.privacy import Privacy
 from booking.desk.reminders import Reminders
+from booking.desk.signin import SignIn
 from booking.domain.catalogue import MeetingType
 from booking.domain.records import Booking, Outcome
 from booking.domain.request import BookingRequest
@@ -100,6 +102,10 @@ class Desk(Context):
     @cached_property
     def limits(self) -> Limits:
         return Limits(self)
+
+    @cached_property
+    def signin(self) -> SignIn:
+        return SignIn(self)
 
     def submit(self, request: BookingRequest) -> Outcome:
         """Take a visitor's booking try the whole way the desk can: pay first for a priced

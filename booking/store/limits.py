@@ -1,4 +1,5 @@
-"""Per-client counters (``rate_limits``) in fixed windows, and the health probe's row
+"""Per-client counters (``rate_limits``) in fixed windows, failed owner sign-ins
+(``signin_throttle``), the desk's own secrets (``desk_secrets``) and the health probe's row
 (``health_probe``).
 
 A counter is spent with one UPSERT that only counts up while under the limit, inside the
@@ -9,11 +10,12 @@ client and bucket: it cannot grow into a way to fill the disk.
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from sqlite_utils import Database
 
-from booking.store.sql import iso
+from booking.store.sql import iso, parse_iso
 
 MAX_CLIENTS = 50_000  # rows per window at most; past that every newcomer shares one row
 
@@ -44,3 +46,32 @@ def spend(db: Database, bucket: str, client: str, *, window: int, limit: int) ->
 def probe(db: Database, *, now: datetime) -> None:
     """Write (and so prove the database takes writes)."""
     db.execute("INSERT OR REPLACE INTO health_probe (id, at) VALUES (1, ?)", [iso(now)])
+
+
+def failures(db: Database, key: str) -> tuple[int, datetime | None]:
+    """How many sign-ins failed for ``key`` (a client, or '*' for everyone), and the last."""
+    row = db.execute("SELECT fails, last_at FROM signin_throttle WHERE key = ?", [key]).fetchone()
+    return (row[0], parse_iso(row[1])) if row else (0, None)
+
+
+def failed(db: Database, key: str, *, now: datetime, forget_before: datetime) -> int:
+    """Count one more failure for ``key`` (older failures are forgotten); the new count."""
+    return db.execute(
+        "INSERT INTO signin_throttle (key, fails, last_at) VALUES (?, 1, ?) "
+        "ON CONFLICT (key) DO UPDATE SET last_at = excluded.last_at, "
+        "fails = CASE WHEN last_at < ? THEN 1 ELSE fails + 1 END RETURNING fails",
+        [key, iso(now), iso(forget_before)],
+    ).fetchone()[0]
+
+
+def forgive(db: Database, key: str) -> None:
+    db.execute("DELETE FROM signin_throttle WHERE key = ?", [key])
+
+
+def secret(db: Database, name: str) -> str:
+    """The desk's own random secret called ``name``, made once and kept."""
+    db.execute(
+        "INSERT OR IGNORE INTO desk_secrets (name, value) VALUES (?, ?)",
+        [name, secrets.token_urlsafe(32)],
+    )
+    return db.execute("SELECT value FROM desk_secrets WHERE name = ?", [name]).fetchone()[0]

@@ -287,7 +287,8 @@ def m010_limits_refusals_health(db: Database) -> None:
     """Ready for the public internet: per-client counters in fixed windows (pruned as
     windows pass, so they cannot fill the disk), exact counts of refused webhook
     deliveries (only a bounded sample of their bodies is kept), and the row a health check
-    writes to prove the database still takes writes."""
+    writes to prove the database still takes writes; failed owner sign-ins (for growing
+    delays) and the desk's own signing secret (the owner's session cookie)."""
     db["rate_limits"].create(
         {"bucket": str, "client": str, "window": int, "count": int},
         pk=("bucket", "client", "window"),
@@ -303,6 +304,8 @@ def m010_limits_refusals_health(db: Database) -> None:
         "FROM webhook_deliveries WHERE verified = 0 GROUP BY 1, 2, 3"
     )
     db["health_probe"].create({"id": int, "at": str}, pk="id")
+    db["signin_throttle"].create({"key": str, "fails": int, "last_at": str}, pk="key")
+    db["desk_secrets"].create({"name": str, "value": str}, pk="name")
 
 
 @migrations()

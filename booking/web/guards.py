@@ -18,7 +18,9 @@ SECURITY_HEADERS = (
 
 
 class SecurityHeaders:
-    """Adds the security headers to every HTTP response (a header already set wins)."""
+    """Adds the security headers to every HTTP response (a header already set wins), and
+    answers an API address holding control characters (which no route can match) with
+    the API's own 404 envelope rather than a bare text page."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -26,6 +28,10 @@ class SecurityHeaders:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        if path.startswith("/api/") and any(ord(ch) < 32 or ord(ch) == 127 for ch in path):
+            await _answer(send, 404, "not_found", "There is no such address in this API.")
             return
 
         async def with_headers(message: Message) -> None:
@@ -36,6 +42,9 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+TOO_LARGE = "The request body is larger than we accept."
 
 
 class _TooLarge(BaseException):  # not an Exception: FastAPI would turn it into a 400
@@ -56,7 +65,7 @@ class BodyLimit:
             return
         declared = dict(scope.get("headers") or []).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.limit:
-            await _refuse(send)
+            await _answer(send, 413, "too_large", TOO_LARGE)
             return
         seen = 0
         started = False
@@ -79,25 +88,16 @@ class BodyLimit:
             await self.app(scope, counted, watched)
         except _TooLarge:
             if not started:
-                await _refuse(send)
+                await _answer(send, 413, "too_large", TOO_LARGE)
 
 
-async def _refuse(send: Send) -> None:
-    body = json.dumps(
-        {
-            "success": False,
-            "error": "too_large",
-            "message": "The request body is larger than we accept.",
-        }
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
+async def _answer(send: Send, status: int, code: str, message: str) -> None:
+    """A JSON error in the API's envelope, with the security headers."""
+    body = json.dumps({"success": False, "error": code, "message": message}).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        *SECURITY_HEADERS,
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

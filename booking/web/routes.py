@@ -21,6 +21,7 @@ from booking.desk import Desk
 from booking.html_page import page
 from booking.web.api import answer, bounded_body, create_api, error
 from booking.web.guards import BodyLimit, SecurityHeaders
+from booking.web.owner import owner_routes
 
 TOO_LARGE = "The delivery is larger than we accept."
 
@@ -63,6 +64,7 @@ def create_routes(desk: Desk) -> list:
         Route("/api/calendly/webhook", webhook.endpoint, methods=["POST"]),
         Route("/api/stripe/webhook", stripe_webhook, methods=["POST"]),
         Route("/followups/stop", stop_followups, methods=["GET", "POST"]),
+        *owner_routes(desk),
         Mount("/api", app=BodyLimit(api, limit=desk.settings.max_body_bytes)),
     ]
     if desk.checkout_sandbox is not None:

@@ -39,15 +39,23 @@ def test_the_owner_sees_exact_numbers_and_a_visitor_sees_nothing(page: Page, app
     expect(visitor.get_by_role("link", name="Analytics")).to_have_count(0)
     visitor.close()
 
-    page.goto(f"{app_server['url']}/owner")
+    served = page.goto(f"{app_server['url']}/owner")
+    assert served.headers["x-frame-options"] == "SAMEORIGIN"  # no other site may frame us
+    assert served.headers["content-security-policy"] == "frame-ancestors 'self'"
     settle(page)
-    page.get_by_role("textbox", name="Password").fill("not it")
+    page.get_by_role("link", name="Sign in with the owner password").click()
+    page.get_by_label("Password").fill("not it")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_text("That password is not right.")).to_be_visible()
-    page.get_by_role("textbox", name="Password").fill(OWNER_PASSWORD)
+    page.get_by_label("Password").fill(OWNER_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Bookings funnel")).to_be_visible(timeout=15_000)
     settle(page)
+    page.reload()  # the session is a cookie now: a reload (or a new tab) keeps it
+    expect(page.get_by_role("heading", name="Bookings funnel")).to_be_visible(timeout=15_000)
+    settle(page)
+    cookie = next(c for c in page.context.cookies() if c["name"] == "bd_owner")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
 
     page.get_by_role("combobox", name="Analyst").click()
     page.get_by_role("option", name="Diego Alvarez").click()
