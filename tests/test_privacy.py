@@ -545,3 +545,22 @@ def test_a_periodic_job_runs_first_after_its_first_wait():
         assert ran.wait(10)
     finally:
         job.stop()
+
+
+def test_no_reminder_goes_to_an_erased_booking_and_others_still_get_theirs(served, clock):
+    """An erased upcoming booking keeps its time but gets no reminder (and no new manage
+    link), while another visitor's reminder for the same day is still sent."""
+    desk = served
+    erased = book_local(desk, ZOE)
+    kept = book_local(desk, BOB)
+    desk.privacy.erase(ZOE["email"])
+    clock.now = min(desk.booking(erased).start, desk.booking(kept).start) - timedelta(minutes=30)
+    assert desk.reminders.run() == {"sent": 1}
+    assert not desk.store.db.execute(
+        "SELECT 1 FROM manage_tokens WHERE reference = ?", [erased]
+    ).fetchall()
+    reminded = {
+        r["booking_ref"] for r in desk.store.db.query("SELECT * FROM outbox WHERE kind = 'reminder'")
+    }
+    assert reminded == {kept}
+    assert found_in_file(desk.store.path, ZOE["email"], ZOE["name"]) == []

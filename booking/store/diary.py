@@ -145,6 +145,7 @@ class Diary:
                 "(SELECT group_concat(r.hours) FROM reminders_sent r WHERE r.reference = "
                 "b.reference AND r.start_utc = b.start_utc) AS sent FROM bookings b "
                 "WHERE b.status = ? AND b.start_utc > ? AND b.start_utc <= ? "
+                "AND b.email IS NOT NULL "  # erased (booking.store.privacy): nobody to remind
                 f"AND b.provider IN ({marks}) ORDER BY b.start_utc",
                 [CONFIRMED, iso(after), iso(until), *providers],
             )
