@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from icalendar import Calendar
@@ -35,7 +36,7 @@ def test_a_visitor_books_a_local_session_and_downloads_the_ics(page: Page, app_s
     ics = Calendar.from_ical(Path(download.value.path()).read_bytes())
     event = ics.walk("VEVENT")[0]
 
-    reference = page.url.split("ref=")[1]
+    reference = parse_qs(urlsplit(page.url).query)["ref"][0]
     desk = build_desk(Settings(db_path=app_server["db"]))
     booking = desk.booking(reference)
     assert booking.name == "Grace Hopper" and booking.notes == "Rates outlook & “quotes”"

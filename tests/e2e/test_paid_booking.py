@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from icalendar import Calendar
@@ -39,7 +40,7 @@ def test_a_priced_local_session_is_paid_then_booked_with_its_ics(page: Page, app
         page.get_by_role("button", name="Add to calendar (.ics)").click()
     event = Calendar.from_ical(Path(download.value.path()).read_bytes()).walk("VEVENT")[0]
     desk = build_desk(Settings(db_path=app_server["db"], public_url=app_server["url"]))
-    booking = desk.booking(page.url.split("ref=")[1])
+    booking = desk.booking(parse_qs(urlsplit(page.url).query)["ref"][0])
     assert event.decoded("DTSTART") == booking.start and booking.status == "confirmed"
     kinds = [m["kind"] for m in desk.owner.outbox() if m["to_addr"] == "katherine@example.com"]
     assert kinds == ["confirmation"]
