@@ -324,3 +324,16 @@ def test_no_secret_reaches_a_log_line(tmp_path):
     for secret in ("abcdefgh1234", "hunter22", "eyJhbGciOi", "zzzzzzzz99", "new-key-456"):
         assert secret not in out.stderr
     assert out.stderr.count("***") >= 4 and "signature check blew up" in out.stderr
+
+
+def test_visitor_text_on_pages_is_never_a_link():
+    """md() escapes markdown and breaks what GFM would link by itself (checked in Chromium:
+    escaping alone still links www. and email addresses; the word joiner does not)."""
+    from ui_kit import JOINER, md
+
+    shown = md("https://evil\u3002example/x, www.evil.example and ada@evil.example *x*")
+    assert "https\\://" in shown and "\\*x\\*" in shown
+    assert f"www{JOINER}\\." in shown and f"ada{JOINER}\\@" in shown
+    assert shown.replace("\\", "").replace(JOINER, "") == (
+        "https://evil\u3002example/x, www.evil.example and ada@evil.example *x*"
+    )

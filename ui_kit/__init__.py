@@ -47,12 +47,20 @@ def timezone_picker() -> None:
     zones.timezone_picker(desk().clock())
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$])")
+# Markdown's own characters, plus ':' and '@' so no URL or address the visitor typed is
+# ever turned into a live link (GFM links "https://…", "www.…" and "a@b.c" by itself).
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:@])")
+
+
+_WWW = re.compile(r"(?i)(www)(?=\\\.)")
+JOINER = "\u2060"  # an invisible word joiner: GFM no longer sees "www." or "x@y" to link
 
 
 def md(text: str) -> str:
-    """Visitor-typed text made safe to place inside st.markdown."""
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    """Visitor-typed text made safe to place inside st.markdown: shown as typed, never
+    formatted and never a link (escaping alone does not stop GFM linking www. and emails)."""
+    escaped = _MD_SPECIAL.sub(r"\\\1", text)
+    return _WWW.sub(rf"\1{JOINER}", escaped).replace("\\@", f"{JOINER}\\@")
 
 
 def answer_text(value) -> str:
