@@ -44,9 +44,9 @@ def test_migrations_create_the_tables_in_wal_mode(tmp_path):
         "m004_payments_mail_followups",
         "m005_one_booking_status",
         "m006_local_calendars_manage_reminders",
-        "m010_limits_refusals_health",
         "m007_calendly_answers_reconcile",
         "m008_erasure_and_retention",
+        "m010_limits_refusals_health",
     ]
 
 
