@@ -44,8 +44,9 @@ def _setting(env: str, default, help: str, *, secret: bool = False):
 
 
 @dataclasses.dataclass(frozen=True)
-class Settings:
-    """Everything that can be configured. Secrets print masked."""
+class _Declared:
+    """Every setting: its field, environment variable, default and help text (the README's
+    configuration table is checked against these)."""
 
     db_path: str = _setting(
         "BOOKING_DB_PATH", "data/booking.db", "SQLite file holding attempts, funnel and bookings."
@@ -253,6 +254,12 @@ class Settings:
         12,
         "How long the owner's sign-in (a signed, HttpOnly, SameSite=Strict cookie) lasts.",
     )
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class Settings(_Declared):
+    """Everything that can be configured (see ``_Declared``), read once at the edge and
+    checked. Secrets print masked."""
 
     @property
     def calendly_mode(self) -> str:

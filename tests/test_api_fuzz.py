@@ -22,6 +22,7 @@ from booking.settings import Settings
 from booking.web.routes import create_middleware, create_routes
 from tests.conftest import ROOT, FakeClock
 
+
 def _app() -> Starlette:
     import tempfile
 

@@ -10,7 +10,6 @@ from sqlite_utils import Database
 
 from booking.store.sql import iso
 
-
 REFUSED_SAMPLE_ROWS = 500  # refused deliveries whose (cut) bodies are kept, newest
 REFUSED_SAMPLE_BYTES = 16 * 1024  # so at most 8 MiB of refused bodies in all
 
