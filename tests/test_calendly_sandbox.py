@@ -257,3 +257,31 @@ def test_a_time_taken_meanwhile_is_refused_on_the_page(sandbox_desk, page_client
     r = page_client.post(new_link(sandbox_desk), data=form)
     assert r.status_code == 409 and "no longer available" in r.text
     assert 'value="A"' in r.text or "value='A'" in r.text
+
+
+def test_sandbox_subscriptions_events_and_new_invitees_have_the_recorded_shapes(
+    sandbox_desk, clock
+):
+    """Re-checked against the documented bodies after the stricter sandbox: a webhook
+    subscription, the scheduled events list and the 201 of POST /invitees."""
+    from booking.calendly.questions import BookingForm
+
+    sandbox = sandbox_desk.sandbox
+    org, user = sandbox.host.org_uri, sandbox.user_uri
+    hooks = sandbox_desk.calendly.webhooks(organization=org, user=user)
+    assert hooks and same_shape(hooks[0], example("webhook_subscription.json")["resource"]) == []
+    et_uri = sandbox.event_type_uri("SBXSTRATEGY00001")
+    form = BookingForm.of(sandbox_desk.calendly.event_type(et_uri))
+    slot = sandbox.free_slots(sandbox._event_type(et_uri), clock(), clock() + timedelta(days=7))[0]
+    invitee = sandbox_desk.calendly.create_invitee(
+        et_uri,
+        start=slot.start,
+        name="Ada",
+        email="ada@example.com",
+        timezone="UTC",
+        attempt_id="att_1",
+        location=form.location({}),
+    )
+    assert same_shape(invitee, example("invitee.json")["resource"]) == []
+    _, events = get(sandbox_desk, "/scheduled_events", user=user)
+    assert same_shape(events, example("scheduled_events.json")) == []

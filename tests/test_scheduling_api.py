@@ -434,3 +434,102 @@ def test_sandbox_books_a_phone_call_type_with_every_answer_and_the_number(sandbo
         "type": "outbound_call",
         "location": "+442079460958",
     }
+
+
+# -- the desk against `responses` fed the recorded bodies -------------------------------------
+@pytest.fixture
+def live_desk(settings):
+    """The desk with a real token (Calendly faked by `responses`), Assassin booking directly."""
+    from dataclasses import replace as swap
+
+    from booking.desk import build_desk
+    from booking.domain.catalogue import Catalogue
+
+    desk = build_desk(swap(settings, calendly_token=TOKEN), clock=lambda: NOW)
+    desk.calendly.sleep = lambda _: None
+    desk.catalogue = Catalogue(
+        tuple(
+            a.model_copy(update={"handoff": "direct", "prices": {}}) if a.slug == "assassin" else a
+            for a in desk.catalogue.analysts
+        )
+    )
+    return desk
+
+
+def calendly_answers(rsps) -> None:
+    """Calendly's recorded answers for everything but POST /invitees."""
+    rsps.get(f"{API}/users/me", json=recorded("users_me.json"))
+    rsps.get(f"{API}/event_types", json=recorded("event_types.json"))
+    rsps.get(f"{API}/event_type_available_times", json=recorded("available_times.json"))
+    rsps.post(f"{API}/scheduling_links", json=recorded("scheduling_link.json"), status=201)
+
+
+def begin(desk):
+    from booking.domain.request import BookingRequest
+
+    attempt = desk.start_attempt()
+    request = BookingRequest(
+        analyst="assassin",
+        meeting_type=EVENT_TYPE,
+        start=datetime(2026, 12, 1, 14, 0, tzinfo=UTC),
+        name="John Doe",
+        email="john@example.com",
+        timezone="Europe/London",
+        notes="Looking for help with trading strategies",
+        attempt_id=attempt,
+    )
+    return attempt, desk.handoff.begin(request)
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["invitee_invalid_location.json", "invitee_required_blank.json", "invitee_invalid_phone.json"],
+)
+def test_a_live_refusal_falls_back_to_the_prefilled_link_with_the_reason(live_desk, body):
+    """Calendly's recorded 400s (today an uncaught rejection): the visitor gets the link,
+    the attempt records why; the POST carried the type's location and its answer."""
+    with responses.RequestsMock() as rsps:
+        calendly_answers(rsps)
+        rsps.post(f"{API}/invitees", json=recorded(body), status=400)
+        attempt, outcome = begin(live_desk)
+        sent = json.loads(
+            next(c for c in rsps.calls if c.request.url.endswith("/invitees")).request.body
+        )
+    assert outcome.kind == "redirect" and outcome.url.startswith("https://calendly.com/d/")
+    assert sent["location"] == {"kind": "zoom_conference"}
+    assert sent["questions_and_answers"] == [
+        {"question": QUESTION, "answer": "Looking for help with trading strategies", "position": 0}
+    ]
+    fallback = next(e for e in live_desk.store.events(attempt) if e["step"] == "direct_fallback")
+    assert "calendly_rejected" in fallback["detail"]
+
+
+def test_a_live_500_after_booking_is_found_by_utm_content_and_booked_once(live_desk):
+    """Calendly answered 500 but had booked: the invitee is found among that start's events
+    carrying our utm_content, so the visitor is booked, not sent to book again."""
+    with responses.RequestsMock() as rsps:
+        calendly_answers(rsps)
+        rsps.post(f"{API}/invitees", json=recorded("internal_server_error.json"), status=500)
+        rsps.get(f"{API}/scheduled_events", json=recorded("scheduled_events.json"))
+        invitees = recorded("scheduled_event_invitees.json")
+        rsps.get(f"{API}/scheduled_events/DDDDDDDDDDDDDDDD/invitees", json=invitees)
+        live_desk.start_attempt()
+        attempt = "att_9f2c4e7a1b"  # the recorded invitee's utm_content
+        live_desk.store.create_attempt(attempt, now=NOW, source="web")
+        from booking.domain.request import BookingRequest
+
+        outcome = live_desk.handoff.begin(
+            BookingRequest(
+                analyst="assassin",
+                meeting_type=EVENT_TYPE,
+                start=datetime(2026, 12, 1, 14, 0, tzinfo=UTC),
+                name="John Doe",
+                email="john@example.com",
+                timezone="Europe/London",
+                attempt_id=attempt,
+            )
+        )
+        assert not any(c.request.url.endswith("/scheduling_links") for c in rsps.calls)
+        rsps.assert_all_requests_are_fired = False
+    assert outcome.kind == "booked"
+    assert live_desk.store.db["bookings"].count == 1
