@@ -560,7 +560,8 @@ def test_no_reminder_goes_to_an_erased_booking_and_others_still_get_theirs(serve
         "SELECT 1 FROM manage_tokens WHERE reference = ?", [erased]
     ).fetchall()
     reminded = {
-        r["booking_ref"] for r in desk.store.db.query("SELECT * FROM outbox WHERE kind = 'reminder'")
+        r["booking_ref"]
+        for r in desk.store.db.query("SELECT * FROM outbox WHERE kind = 'reminder'")
     }
     assert reminded == {kept}
     assert found_in_file(desk.store.path, ZOE["email"], ZOE["name"]) == []
