@@ -11,6 +11,7 @@ for script in (
     "booking_page.py",
     "startup.py",
     "calendly_availability.py",
+    "feed_availability.py",
     "webhook_ingest.py",
     "webhook_chaos.py",
 ):

@@ -116,6 +116,46 @@ def test_a_google_feed_in_utc_recurs_on_its_calendars_wall_clock_across_dst():
     ]
 
 
+def test_a_series_that_ended_before_the_window_is_skipped_but_its_moved_instance_is_not():
+    """Ended series are left out before parsing (UNTIL before the window), never what
+    could still reach into it: an instance moved into the window, a rule still running,
+    or a COUNT the prefilter does not expand."""
+    data = CALENDAR.format(
+        extra="",
+        events=event(
+            "ended",
+            "DTSTART:20250106T100000Z",
+            "DTEND:20250106T110000Z",
+            "RRULE:FREQ=WEEKLY;UNTIL=20250601T000000Z",
+        )
+        + event(
+            "ended",
+            "RECURRENCE-ID:20250113T100000Z",
+            "DTSTART:20261208T150000Z",
+            "DTEND:20261208T160000Z",
+        )
+        + event(
+            "running",
+            "DTSTART:20250107T090000Z",
+            "DTEND:20250107T093000Z",
+            "RRULE:FREQ=WEEKLY;UNTIL=20261209T000000Z",
+        )
+        + event(
+            "counted",
+            "DTSTART:20261201T120000Z",
+            "DTEND:20261201T123000Z",
+            "RRULE:FREQ=DAILY;COUNT=10",
+        ),
+    ).encode()
+    blocks = busy_intervals(data, LONDON, utc(2026, 12, 7), utc(2026, 12, 9))
+    assert blocks == [
+        Interval(utc(2026, 12, 7, 12), utc(2026, 12, 7, 12, 30)),
+        Interval(utc(2026, 12, 8, 9), utc(2026, 12, 8, 9, 30)),
+        Interval(utc(2026, 12, 8, 12), utc(2026, 12, 8, 12, 30)),
+        Interval(utc(2026, 12, 8, 15), utc(2026, 12, 8, 16)),
+    ]
+
+
 # -- a feed server on loopback ------------------------------------------------------------
 
 

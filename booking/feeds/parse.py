@@ -13,9 +13,11 @@ What does not: ``TRANSP:TRANSPARENT`` ("show as free"), Outlook's
 
 Feeds are large (years of history, attendee lists, descriptions), so before the parser
 sees one, ``reduce`` keeps only what decides busy time: the calendar's zone properties,
-its VTIMEZONEs, and of each VEVENT the timing and status properties; and it drops single
-(non-recurring) events that lie wholly outside the window asked for. Anything it cannot
-judge for certain is kept for the real parser, so it only ever saves work.
+its VTIMEZONEs, and of each VEVENT the timing and status properties; and it drops events
+that cannot reach the window asked for: single events wholly outside it, and series whose
+rules all ended (``UNTIL``) before it. It never expands a recurrence: anything it cannot
+judge for certain (COUNT, RDATE, a moved instance) is kept for the real parser, so it only
+ever saves work.
 """
 
 from __future__ import annotations
@@ -51,10 +53,12 @@ EVENT_PROPERTIES = frozenset(
     }
 )
 CALENDAR_PROPERTIES = frozenset({b"VERSION", b"PRODID", b"CALSCALE", b"X-WR-TIMEZONE"})
-# Properties that make an event more than one occurrence (or part of a series).
-_SERIES = (b"RRULE", b"RDATE", b"EXRULE", b"RECURRENCE-ID", b"DURATION")
+# Properties that make an event more than one occurrence (or part of a series) whose
+# reach the prefilter cannot bound; an RRULE with an UNTIL it can.
+_SERIES = (b"RDATE", b"EXRULE", b"RECURRENCE-ID", b"DURATION")
 _NAME = re.compile(rb"^([A-Za-z0-9-]+)[;:]")
 _FIRST_DAY = re.compile(rb":(\d{4})(\d{2})(\d{2})")
+_UNTIL = re.compile(rb"[:;]UNTIL=(\d{4})(\d{2})(\d{2})", re.I)
 _FOLD = re.compile(rb"\r?\n[ \t]")
 # A day either side of the window: an event's own zone can be up to 14 hours off UTC.
 _MARGIN = timedelta(days=2)
@@ -64,8 +68,8 @@ class FeedUnreadable(ValueError):
     """The bytes are not an iCalendar feed we can read."""
 
 
-def _day(line: bytes) -> date | None:
-    m = _FIRST_DAY.search(line)
+def _day(line: bytes, pattern: re.Pattern = _FIRST_DAY) -> date | None:
+    m = pattern.search(line)
     if not m:
         return None
     try:
@@ -75,13 +79,19 @@ def _day(line: bytes) -> date | None:
 
 
 def _may_touch(event: list[bytes], first: date, last: date) -> bool:
-    """False only for a single event certainly outside [first, last] (with a margin)."""
+    """False only for an event certainly outside [first, last] (with a margin): a single
+    event that lies wholly outside, or a series whose every RRULE ended (UNTIL) before it
+    and that has nothing else (RDATE, a moved instance) that could reach into it."""
     start = end = None
     for line in event:
         name = line[:16].upper()
         if name.startswith(_SERIES):
             return True
-        if name.startswith(b"DTSTART"):
+        if name.startswith(b"RRULE"):
+            until = _day(line, _UNTIL)
+            if until is None or until >= first - _MARGIN:
+                return True
+        elif name.startswith(b"DTSTART"):
             start = _day(line)
         elif name.startswith(b"DTEND"):
             end = _day(line)
