@@ -7,6 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from booking.desk import Desk
+from booking.desk.privacy import address_of
 from booking.errors import BookingError
 from ui_kit import md
 
@@ -35,7 +36,8 @@ def panel(desk: Desk) -> None:
         typed = st.text_input("Email address", key="privacy_email", max_chars=320)
         if st.form_submit_button("Look up", icon=":material/person_search:"):
             try:
-                S[LOOKED_UP] = (typed.strip(), desk.privacy.erase(typed, dry_run=True))
+                address = address_of(typed)  # as compared: trimmed, case-folded
+                S[LOOKED_UP] = (address, desk.privacy.erase(address, dry_run=True))
             except BookingError as exc:
                 S.pop(LOOKED_UP, None)
                 st.error(str(exc))
