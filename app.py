@@ -17,6 +17,7 @@ from booking.settings import Settings
 from booking.web import logs
 from booking.web.lifecycle import lifespan_for
 from booking.web.routes import create_middleware, create_routes
+from ui_kit import deep_links
 
 # Links back to us (Calendly's redirect, the sandbox pages) need our address; without a
 # setting it is this server's own port.
@@ -29,9 +30,11 @@ try:
 except ConfigError as exc:
     sys.exit(f"Booking Desk cannot start: {exc}")
 
+# The pages' own addresses load Streamlit's page pointed at the site's root (no 404s).
+PAGES = ("success", "manage", "paid", "schedule", "confirmation", "owner", "analytics")
 app = st.App(
     "ui.py",
-    routes=create_routes(desk),
+    routes=[*create_routes(desk), *deep_links.routes(PAGES)],
     middleware=create_middleware(),
     lifespan=lifespan_for(desk),
     on_script_error=ui_kit.on_script_error,

@@ -73,4 +73,13 @@ if ui_kit.is_owner():  # the analytics page exists only for the owner
             url_path="analytics",
         )
     )
+else:  # a visitor who opens /analytics lands on the book page (no "Page not found" modal)
+    pages.append(
+        st.Page(
+            lambda: st.switch_page("app_pages/book.py"),
+            title="Book a session",
+            url_path="analytics",
+            visibility="hidden",
+        )
+    )
 st.navigation(pages, position="top").run()

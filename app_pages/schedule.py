@@ -4,9 +4,11 @@ import streamlit as st
 
 import ui_kit
 from booking.errors import BookingError
+from ui_kit import a11y
 from ui_kit import calendly_embed as ui_embed
 
 desk = ui_kit.desk()
+a11y.page_title("Confirm your time", desk.settings.brand_name)
 S = st.session_state
 attempt_id = st.query_params.get("attempt", "")
 

@@ -6,9 +6,10 @@ import streamlit as st
 import ui_kit
 from booking.domain.funnel import BookingStatus
 from booking.errors import BookingError
-from ui_kit import booking_card
+from ui_kit import a11y, booking_card
 
 desk = ui_kit.desk()
+a11y.page_title("Your booking", desk.settings.brand_name)
 reference = st.query_params.get("ref", "")
 token = st.query_params.get("token", "")
 
@@ -38,9 +39,15 @@ if booking.status == BookingStatus.CANCELED:
     )
 else:
     st.title("You're booked")
+    by_calendly = booking.analyst.provider == "calendly"
+    by_calendly = by_calendly and not desk.settings.calendly_confirmations
     st.success(
-        f"Your {booking.meeting.name} with {booking.analyst.name} is confirmed. A confirmation "
-        f"email is on its way to {ui_kit.md(booking.email)}.",
+        f"Your {booking.meeting.name} with {booking.analyst.name} is confirmed. "
+        + (  # Calendly sends its own confirmation; we send ours only when set up to
+            f"Calendly emails the confirmation to {ui_kit.md(booking.email)}."
+            if by_calendly
+            else f"A confirmation email is on its way to {ui_kit.md(booking.email)}."
+        ),
         icon=":material/check_circle:",
     )
 booking_card.details(booking, tz)

@@ -230,7 +230,7 @@ def test_the_confirmation_page_shows_calendlys_details_as_unconfirmed(env):
     assert not at.exception
     assert "Waiting for Calendly's confirmation" in at.info[0].value
     text = "\n".join(m.value for m in at.markdown)
-    assert r"Tuesday 1 December 2026, 14:00 \(Europe/London\)" in text
+    assert "Tuesday 1 December 2026, 14:00 (Europe/London)" in text
     assert r"\*\*Bold\*\* \[x\]\(y\)" in text
     assert steps(env, attempt)[-1] == "returned"
 
@@ -262,4 +262,10 @@ def test_the_confirmation_page_turns_confirmed_when_the_webhook_has_landed(env):
     assert receipt.status == 200
     at.run()
     assert "Confirmed by Calendly" in at.success[0].value
-    assert [b.label for b in at.get("link_button")] == ["Reschedule", "Cancel"]
+    assert at.title[0].value == "You're booked"
+    assert [b.label for b in at.get("link_button")][-2:] == ["Reschedule", "Cancel"]
+    assert at.get("download_button")[0].label == "Add to calendar (.ics)"
+    booking = env.booking(env.calendly_sync.booking_of(booked["invitee"]["uuid"])["reference"])
+    assert f"{booking.end.astimezone(ZoneInfo('Europe/London')):%H:%M} (Europe/London)" in (
+        "\n".join(m.value for m in at.markdown)
+    )

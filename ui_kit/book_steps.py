@@ -126,6 +126,10 @@ def choose_analyst(desk: Desk, slug: str) -> None:
     set_choice("analyst", slug)
     S.update(meeting=None, day=None, slot=None, all_days=False, focus="step-meeting")
     S.pop("error", None)
+    record_analyst(desk, slug)
+
+
+def record_analyst(desk: Desk, slug: str) -> None:
     analyst = desk.analyst(slug)
     desk.record(
         attempt_id(desk),
@@ -154,8 +158,8 @@ def analyst_step(desk: Desk) -> Analyst | None:
         set_choice("analyst", None)
     if analyst and S.get("analyst") != analyst.slug:
         S["analyst"] = analyst.slug
-        if "attempt" not in S:  # arrived through a shared link
-            choose_analyst(desk, analyst.slug)
+        if "attempt" not in S:  # arrived through a shared link (choices kept as given)
+            record_analyst(desk, analyst.slug)
     st.header("1. Analyst")
     analysts = desk.catalogue.analysts
     for column, each in zip(st.columns(len(analysts)), analysts, strict=True):
@@ -526,3 +530,15 @@ def submit(desk: Desk, analyst: Analyst, meeting: MeetingType, slot, tz, asks) -
         if outcome.kind != "checkout":  # paying: Back from the checkout finds the attempt
             S.pop("attempt", None)
         ui_kit.follow(outcome)
+
+
+def book_again_params(desk: Desk, attempt: str) -> dict[str, str]:
+    """The book page's query string for an attempt's analyst and meeting type, so 'Choose
+    a time again' opens on their dates ({} when the attempt is unknown)."""
+    row = desk.store.attempt(attempt) if _ATTEMPT_ID.fullmatch(attempt or "") else None
+    if not row or not row["analyst"]:
+        return {}
+    params = {"analyst": row["analyst"]}
+    if row["meeting_type"]:
+        params["type"] = short(row["meeting_type"])
+    return params

@@ -129,13 +129,24 @@ function post(name,payload){window.parent.postMessage({event:name,payload:payloa
 })();
 </script>"""
 
+# As Calendly's embedded page does: its full height, so the parent sizes the frame to it
+# (no nested scrolling), on load and whenever it changes.
+PAGE_HEIGHT_JS = """var lastHeight=0;function height(){
+var h=Math.ceil(document.body.getBoundingClientRect().height)+48;
+if(h!==lastHeight){lastHeight=h;post('calendly.page_height',{height:h+'px'});}}
+height();if(window.ResizeObserver){new ResizeObserver(height).observe(document.body);}"""
+
 # On load, unless TZ_SCRIPT is about to reload the page with its `tz` parameter (then the
 # reloaded page reports), and whenever a time is picked.
-VIEWED_JS = """var z;try{z=Intl.DateTimeFormat().resolvedOptions().timeZone;}catch(e){}
+VIEWED_JS = (
+    """var z;try{z=Intl.DateTimeFormat().resolvedOptions().timeZone;}catch(e){}
 if(new URL(window.location.href).searchParams.get('tz')||!z){
 post('calendly.event_type_viewed',{});}
 document.addEventListener('change',function(e){var t=e.target;
-if(t&&t.name==='start_time'&&t.checked){post('calendly.date_and_time_selected',{});}});"""
+if(t&&t.name==='start_time'&&t.checked){post('calendly.date_and_time_selected',{});}});
+"""
+    + PAGE_HEIGHT_JS
+)
 
 
 def _embed(params: dict) -> tuple[str, ...]:
