@@ -14,5 +14,6 @@ for script in (
     "feed_availability.py",
     "webhook_ingest.py",
     "webhook_chaos.py",
+    "privacy.py",
 ):
     runpy.run_path(str(Path(__file__).parent / script), run_name="__main__")

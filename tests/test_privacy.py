@@ -565,3 +565,32 @@ def test_no_reminder_goes_to_an_erased_booking_and_others_still_get_theirs(serve
     }
     assert reminded == {kept}
     assert found_in_file(desk.store.path, ZOE["email"], ZOE["name"]) == []
+
+
+@pytest.mark.parametrize(
+    ("stored", "asked"),
+    [
+        ("ZOË.Quist@Example.com", "zoë.quist@example.com"),  # non-ASCII local part
+        ("zoe@EXÄMPLE.com", "ZOE@exämple.com"),  # non-ASCII domain
+        ("Ada@Example.com", "ada@example.com"),
+    ],
+)
+def test_addresses_match_in_any_case_even_when_json_escapes_them(desk, clock, stored, asked):
+    """Unicode letters in either part match case-insensitively, in a column and inside a
+    stored JSON body that writes them as \\u escapes; a longer address never matches."""
+    desk.store.create_attempt("att_1", now=clock(), source="web")
+    desk.store.update_attempt("att_1", now=clock(), email=stored, name="Someone")
+    desk.store.create_attempt("att_2", now=clock(), source="web")
+    desk.store.update_attempt("att_2", now=clock(), email="x" + stored, name="Other")
+    for who in (stored, "x" + stored):
+        desk.store.record_delivery(
+            received_at=clock(),
+            body=json.dumps({"payload": {"email": who}}).encode(),  # ensure_ascii: \\u00cb
+            verified=True,
+            rejection=None,
+            event="invitee.created",
+            payload_uri=None,
+        )
+    done = desk.privacy.erase(asked)
+    assert (done["attempts"], done["webhook_deliveries"]) == (1, 1)
+    assert desk.store.attempt("att_2")["email"] == "x" + stored

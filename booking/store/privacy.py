@@ -197,27 +197,41 @@ def _linked(db: Database, held: Held, *, chain: bool) -> Held:
     return held
 
 
-_BY_EMAIL = "SELECT {} FROM {} WHERE email IS NOT NULL AND bd_fold(email) = ?"
+def _plain(address: str) -> str:
+    """Lower-case ASCII text that every match of ``address`` contains, for SQLite's own
+    (ASCII-only) ``lower`` and ``instr`` to skip most rows at C speed before the exact
+    comparison in Python: the address itself, or for one with non-ASCII letters (which
+    JSON may escape) its ``@domain``, or nothing."""
+    if address.isascii():
+        return address
+    domain = address.rpartition("@")[2]
+    return "@" + domain if domain.isascii() else ""
+
+
+# {0}: the key column, {1}: the table, {2}: the address column.
+_BY_ADDRESS = "SELECT {0} FROM {1} WHERE instr(lower({2}), :plain) AND bd_fold({2}) = :address"
 
 
 def of_person(db: Database, address: str) -> Held:
     """Everything held about the person with this (folded) email address."""
     register(db)
-    held = Held()
-    held.attempts = {r[0] for r in db.execute(_BY_EMAIL.format("id", "attempts"), [address])}
-    held.bookings = {r[0] for r in db.execute(_BY_EMAIL.format("reference", "bookings"), [address])}
-    held.mails = {
-        r[0]
-        for r in db.execute(
-            "SELECT id FROM outbox WHERE message != '' AND bd_fold(to_addr) = ?", [address]
-        )
-    }
+    params = {"address": address, "plain": _plain(address)}
+
+    def keys(key: str, table: str, column: str, extra: str = "") -> set:
+        return {r[0] for r in db.execute(_BY_ADDRESS.format(key, table, column) + extra, params)}
+
+    held = Held(
+        attempts=keys("id", "attempts", "email"),
+        bookings=keys("reference", "bookings", "email"),
+        mails=keys("id", "outbox", "to_addr", " AND message != ''"),
+    )
     held = _linked(db, held, chain=True)
     held.deliveries |= {
         r[0]
         for r in db.execute(
-            "SELECT id FROM webhook_deliveries WHERE body IS NOT NULL AND bd_mentions(body, ?)",
-            [address],
+            "SELECT id FROM webhook_deliveries WHERE body IS NOT NULL "
+            "AND instr(lower(body), :plain) AND bd_mentions(body, :address)",
+            params,
         )
     }
     return held
