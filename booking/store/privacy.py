@@ -128,9 +128,6 @@ class Held:
     mails: set[int] = field(default_factory=set)
     deliveries: set[int] = field(default_factory=set)
 
-    def __bool__(self) -> bool:
-        return any(vars(self).values())
-
     def invitee_uuids(self) -> set[str]:
         return {uri.rstrip("/").rsplit("/", 1)[-1] for uri in self.invitees}
 
