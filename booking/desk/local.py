@@ -162,4 +162,5 @@ class LocalBooking:
                 book_url=desk.link("/"),
                 refund_due=refund,
                 organizer=desk.settings.mail_from,
+                stamp=desk.clock(),
             )

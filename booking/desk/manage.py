@@ -22,7 +22,6 @@ from booking.domain.funnel import BookingStatus
 from booking.domain.records import Booking, new_manage_token
 from booking.domain.request import zone
 from booking.domain.slots import Interval, free_slots, group_by_day
-from booking.domain.wording import describe_time
 from booking.errors import InvalidInput, NotBookable, NotFound
 from booking.mail import rescheduled, when
 from booking.mail.ics import booking_ics
@@ -137,6 +136,7 @@ class Manage:
             manage_url=self.url(moved.reference, self.issue(moved.reference)),
             previous=when(booking),
             organizer=desk.settings.mail_from,
+            stamp=desk.clock(),
         )
         return moved
 
@@ -153,7 +153,3 @@ class Manage:
             return booking
         self._movable(booking)
         return self.desk.local.cancel(booking.reference, reason=reason, by="visitor")
-
-    def describe_move(self, booking: Booking, start: datetime, tz: ZoneInfo) -> str:
-        """'Move from 10:00 on Mon 7 Dec to 14:30 on Tue 8 Dec?' for a confirmation step."""
-        return f"Move from {describe_time(booking.start, tz)} to {describe_time(start, tz)}?"

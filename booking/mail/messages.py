@@ -188,10 +188,15 @@ def _booked(
     news: str = "",
     key: str = "",
     subject: str = "Booked",
+    stamp: datetime | None = None,
 ) -> Mail:
     ref = booking.reference
     ics = booking_ics(
-        booking, brand=brand, stamp=booking.created_at, organizer=organizer, manage_url=manage_url
+        booking,
+        brand=brand,
+        stamp=stamp or booking.created_at,
+        organizer=organizer,
+        manage_url=manage_url,
     )
     blocks = [
         ("p", _hi(booking.name)),
@@ -234,7 +239,13 @@ def confirmation(
 
 
 def rescheduled(
-    booking, *, brand: str, manage_url: str, previous: str, organizer: str = "bookings@localhost"
+    booking,
+    *,
+    brand: str,
+    manage_url: str,
+    previous: str,
+    organizer: str = "bookings@localhost",
+    stamp: datetime | None = None,
 ) -> Mail:
     """A local booking moved to another time: the new time, an updated invitation (same
     UID, higher SEQUENCE) that replaces the old one in the visitor's calendar."""
@@ -250,6 +261,7 @@ def rescheduled(
         news=f"Your {what} has moved from {previous} to the time below.",
         key=f"rescheduled:{booking.reference}:{booking.sequence}",
         subject="Moved",
+        stamp=stamp,
     )
 
 
@@ -293,6 +305,7 @@ def cancellation(
     book_url: str,
     refund_due: bool,
     organizer: str = "bookings@localhost",
+    stamp: datetime | None = None,
 ) -> Mail:
     """A booking was cancelled; say so, mention a refund if one is due, offer to rebook.
     The attached METHOD:CANCEL invitation takes it out of the visitor's calendar."""
@@ -318,7 +331,9 @@ def cancellation(
             (
                 f"{booking.reference}.ics",
                 "text/calendar",
-                booking_ics(booking, brand=brand, stamp=booking.created_at, organizer=organizer),
+                booking_ics(
+                    booking, brand=brand, stamp=stamp or booking.created_at, organizer=organizer
+                ),
             ),
         ),
         attempt_id=getattr(booking, "attempt_id", None),
