@@ -247,6 +247,4 @@ if st.user.get("is_logged_in"):
         S.pop("is_owner", None)
         st.logout()
 else:  # the password session lives in an HttpOnly cookie: our own route clears it
-    st.markdown(
-        '<a href="/owner/signout" target="_self">Sign out</a>', unsafe_allow_html=True
-    )
+    st.markdown('<a href="/owner/signout" target="_self">Sign out</a>', unsafe_allow_html=True)

@@ -60,8 +60,7 @@ def owner_routes(desk: Desk) -> list[Route]:
     async def signout(request: Request) -> Response:
         if request.method == "GET":
             body = (
-                "<h1>Sign out?</h1><form method=post><button type=submit>Sign out</button>"
-                "</form>"
+                "<h1>Sign out?</h1><form method=post><button type=submit>Sign out</button></form>"
             )
             return page("Sign out", body)
         response = RedirectResponse(desk.link("/"), status_code=303)
