@@ -116,6 +116,29 @@ def test_a_google_feed_in_utc_recurs_on_its_calendars_wall_clock_across_dst():
     ]
 
 
+def test_an_apple_alarm_with_its_own_uid_does_not_confuse_the_event():
+    """Apple puts a UID inside each VALARM; only the event's own properties count."""
+    data = CALENDAR.format(
+        extra="",
+        events=event(
+            "apple-1",
+            "DTSTART;TZID=Europe/London:20261207T100000",
+            "DTEND;TZID=Europe/London:20261207T110000",
+            "RRULE:FREQ=DAILY;COUNT=2",
+            "BEGIN:VALARM",
+            "UID:alarm-uid-1",
+            "X-WR-ALARMUID:alarm-uid-1",
+            "TRIGGER:-PT15M",
+            "ACTION:DISPLAY",
+            "END:VALARM",
+        ),
+    ).encode()
+    assert busy_intervals(data, LONDON, utc(2026, 12, 7), utc(2026, 12, 9)) == [
+        Interval(utc(2026, 12, 7, 10), utc(2026, 12, 7, 11)),
+        Interval(utc(2026, 12, 8, 10), utc(2026, 12, 8, 11)),
+    ]
+
+
 def test_a_series_that_ended_before_the_window_is_skipped_but_its_moved_instance_is_not():
     """Ended series are left out before parsing (UNTIL before the window), never what
     could still reach into it: an instance moved into the window, a rule still running,

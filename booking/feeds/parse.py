@@ -53,10 +53,13 @@ EVENT_PROPERTIES = frozenset(
     }
 )
 CALENDAR_PROPERTIES = frozenset({b"VERSION", b"PRODID", b"CALSCALE", b"X-WR-TIMEZONE"})
+# Lines that only restate a default (busy, confirmed, first version): left out as well.
+_DEFAULTS = frozenset(
+    {b"STATUS:CONFIRMED", b"TRANSP:OPAQUE", b"SEQUENCE:0", b"X-MICROSOFT-CDO-BUSYSTATUS:BUSY"}
+)
 # Properties that make an event more than one occurrence (or part of a series) whose
 # reach the prefilter cannot bound; an RRULE with an UNTIL it can.
 _SERIES = (b"RDATE", b"EXRULE", b"RECURRENCE-ID", b"DURATION")
-_NAME = re.compile(rb"^([A-Za-z0-9-]+)[;:]")
 _FIRST_DAY = re.compile(rb":(\d{4})(\d{2})(\d{2})")
 _UNTIL = re.compile(rb"[:;]UNTIL=(\d{4})(\d{2})(\d{2})", re.I)
 _FOLD = re.compile(rb"\r?\n[ \t]")
@@ -112,10 +115,7 @@ def reduce(data: bytes, first: date, last: date) -> bytes:
             upper = line[:6].upper()
             skip += (upper == b"BEGIN:") - (upper[:4] == b"END:")
             continue
-        m = _NAME.match(line)
-        if not m:
-            continue
-        name = m[1].upper()
+        name = line.partition(b":")[0].partition(b";")[0].upper()
         if in_zone:
             out.append(line)
             in_zone = not line.upper().startswith(b"END:VTIMEZONE")
@@ -137,7 +137,7 @@ def reduce(data: bytes, first: date, last: date) -> bytes:
                 out += event
             event = None
         elif event is not None:
-            if name in EVENT_PROPERTIES:
+            if name in EVENT_PROPERTIES and line.rstrip().upper() not in _DEFAULTS:
                 event.append(line)
         elif name in CALENDAR_PROPERTIES:
             out.append(line)
