@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.testclient import TestClient
 
 from booking.desk import Desk
 from booking.domain.catalogue import Catalogue
@@ -26,6 +27,7 @@ from booking.errors import CalendarUnavailable, ConfigError, SlotTaken
 from booking.feeds import busy_intervals
 from booking.settings import Settings
 from booking.store import Store
+from booking.web.routes import create_routes
 from tests.conftest import FakeClock
 from tests.servers import serve
 
@@ -323,6 +325,21 @@ def test_with_no_good_copy_ever_no_time_is_offered_and_the_visitor_is_told(feed_
     assert feed_desk.store.db["bookings"].count == 0
     [status] = feed_desk.owner.calendar_feeds()
     assert status["state"] == "missing" and "not offered" in status["text"]
+
+
+def test_the_api_answers_503_with_the_sentence_when_a_calendar_was_never_read(
+    feed_desk, feed_server
+):
+    """GET availability: the usual error envelope, status 503, the visitor's sentence."""
+    feed_server.status = 500
+    client = TestClient(Starlette(routes=create_routes(feed_desk)))
+    r = client.get(
+        "/api/analysts/maya/availability",
+        params={"meetingType": "intro", "start": "2026-12-08", "end": "2026-12-09"},
+    )
+    assert r.status_code == 503
+    assert r.json()["error"] == "calendar_unavailable"
+    assert r.json()["message"].startswith("Maya Chen's calendar could not be read just now")
 
 
 def test_what_is_not_a_calendar_is_refused_and_the_good_copy_stays(feed_desk, feed_server):

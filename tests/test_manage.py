@@ -23,6 +23,7 @@ from booking.desk import Desk
 from booking.domain.catalogue import Catalogue
 from booking.domain.request import BookingRequest
 from booking.errors import NotBookable, NotFound
+from booking.mail.ics import google_calendar_link, outlook_calendar_link
 from booking.settings import Settings
 from booking.store import Store
 from booking.web.routes import create_routes
@@ -198,6 +199,22 @@ def test_the_invitation_names_organizer_attendee_and_the_place_to_meet(tmp_path)
     assert event["URL"] == f"https://meet.example.com/room-{booking.reference}"
     text = next(m["text"] for m in desk.owner.outbox() if m["kind"] == "confirmation")
     assert f"Where: Video call: https://meet.example.com/room-{booking.reference}" in text
+
+
+def test_google_and_outlook_links_carry_the_booking(tmp_path):
+    """The 'add to calendar' links fill in title, UTC times and the place to meet."""
+    catalogue = _everyday_catalogue(location="Studio 2, 14 Example Street")
+    settings = Settings(db_path=str(tmp_path / "b.db"))
+    desk = Desk(settings, catalogue, Store(settings.db_path), FakeClock())
+    booking = desk.local.book(BookingRequest(**booking_args(start=_utc(2026, 12, 7, 10))))
+    google = parse_qs(urlsplit(google_calendar_link(booking)).query)
+    assert google["dates"] == ["20261207T100000Z/20261207T103000Z"]
+    assert google["text"] == ["Intro call with Maya Chen"]
+    assert google["location"] == ["Studio 2, 14 Example Street"]
+    outlook = parse_qs(urlsplit(outlook_calendar_link(booking)).query)
+    assert outlook["startdt"] == ["2026-12-07T10:00:00Z"]
+    assert outlook["enddt"] == ["2026-12-07T10:30:00Z"]
+    assert outlook["location"] == ["Studio 2, 14 Example Street"]
 
 
 def test_a_moved_paid_booking_keeps_its_payment_and_a_cancelled_one_is_refund_due(
