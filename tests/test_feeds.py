@@ -24,7 +24,7 @@ from booking.domain.catalogue import Catalogue
 from booking.domain.request import BookingRequest
 from booking.domain.slots import Interval, free_slots
 from booking.errors import CalendarUnavailable, ConfigError, SlotTaken
-from booking.feeds import busy_intervals
+from booking.feeds import FeedUnreadable, busy_intervals
 from booking.settings import Settings
 from booking.store import Store
 from booking.web.routes import create_routes
@@ -179,6 +179,43 @@ def test_a_series_that_ended_before_the_window_is_skipped_but_its_moved_instance
         Interval(utc(2026, 12, 8, 12), utc(2026, 12, 8, 12, 30)),
         Interval(utc(2026, 12, 8, 15), utc(2026, 12, 8, 16)),
     ]
+
+
+PROPERTY_NAMES = [
+    "RRULE:",
+    "RDATE:",
+    "EXDATE:",
+    "DTSTART;TZID=",
+    "DTEND:",
+    "DURATION:",
+    "RECURRENCE-ID:",
+    "STATUS:",
+    "TRANSP:",
+    "BEGIN:",
+    "END:",
+    "UID:",
+    "",
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(PROPERTY_NAMES), st.text(st.characters(codec="utf-8"), max_size=40)
+        ),
+        max_size=8,
+    )
+)
+def test_a_hostile_feed_is_refused_as_unreadable_never_with_another_error(lines):
+    """Whatever a feed holds, reading it gives busy time or FeedUnreadable, nothing else."""
+    body = "\r\n".join(["DTSTART:20261207T100000Z", *(name + text for name, text in lines)])
+    data = CALENDAR.format(extra="", events=event("h", body, "DTEND:20261207T110000Z")).encode()
+    try:
+        blocks = busy_intervals(data, LONDON, utc(2026, 12, 1), utc(2026, 12, 31))
+    except FeedUnreadable:
+        return
+    assert all(isinstance(b, Interval) and b.start < b.end for b in blocks)
 
 
 # -- a feed server on loopback ------------------------------------------------------------

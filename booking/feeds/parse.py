@@ -176,32 +176,37 @@ def _instant(value: date | datetime, zone: ZoneInfo) -> datetime:
     return value.astimezone(UTC)
 
 
+def _blocks(calendar, zone: ZoneInfo, start: datetime, end: datetime) -> list[Interval]:
+    query = recurring_ical_events.of(
+        x_wr_timezone.to_standard(calendar), skip_bad_series=True, components=[_SELECT]
+    )
+    out = []
+    for begin, finish, adapter in query.between(start - _MARGIN, end + _MARGIN):
+        if not adapter.blocks:
+            continue
+        if not isinstance(begin, datetime) and begin == finish:
+            finish = begin + timedelta(days=1)  # an all-day event without an end
+        block = Interval(_instant(begin, zone), _instant(finish, zone))
+        if block.start < block.end and block.start < end and block.end > start:
+            out.append(block)
+    return out
+
+
 def busy_intervals(data: bytes, zone: ZoneInfo, start: datetime, end: datetime) -> list[Interval]:
     """The busy time a feed blocks that touches [start, end), sorted (not merged).
 
-    Raises FeedUnreadable for bytes that are not a readable iCalendar feed."""
+    Raises FeedUnreadable for bytes that are not a readable iCalendar feed: a feed comes
+    from outside, so whatever the parser or the recurrence expansion raises on it is
+    turned into that one error, which the caller treats as a failed read."""
     first, last = start.astimezone(zone).date(), end.astimezone(zone).date()
     try:
         calendars = icalendar.Calendar.from_ical(reduce(data, first, last), multiple=True)
-    except (ValueError, IndexError, KeyError) as exc:
-        raise FeedUnreadable(f"not readable as iCalendar ({exc})") from exc
-    if not calendars:
-        raise FeedUnreadable("it holds no VCALENDAR")
-    out = []
-    for calendar in calendars:
-        try:
-            query = recurring_ical_events.of(
-                x_wr_timezone.to_standard(calendar), skip_bad_series=True, components=[_SELECT]
-            )
-            found = query.between(start - _MARGIN, end + _MARGIN)
-        except (ValueError, KeyError, recurring_ical_events.InvalidCalendar) as exc:
-            raise FeedUnreadable(f"its events cannot be read ({exc})") from exc
-        for begin, finish, adapter in found:
-            if not adapter.blocks:
-                continue
-            if not isinstance(begin, datetime) and begin == finish:
-                finish = begin + timedelta(days=1)  # an all-day event without an end
-            block = Interval(_instant(begin, zone), _instant(finish, zone))
-            if block.start < block.end and block.start < end and block.end > start:
-                out.append(block)
-    return sorted(out)
+        if not calendars:
+            raise FeedUnreadable("it holds no VCALENDAR")
+        return sorted(b for calendar in calendars for b in _blocks(calendar, zone, start, end))
+    except FeedUnreadable:
+        raise
+    except Exception as exc:
+        raise FeedUnreadable(
+            f"not readable as iCalendar ({type(exc).__name__}: {exc})"[:200]
+        ) from exc
