@@ -124,12 +124,15 @@ class BusyFeeds:
             state = self._feed(feed)
             with state.lock:
                 self._revalidate(feed, state, analyst, fresh=fresh)
-                if state.body is None:
+                try:
+                    if state.body is None:
+                        raise FeedUnreadable("never read")
+                    out += self._slice(state, analyst, start, end)
+                except FeedUnreadable as exc:
                     raise CalendarUnavailable(
                         f"{analyst.name}'s calendar could not be read just now, so we cannot "
                         "tell which times are free. Please try again in a few minutes."
-                    )
-                out += self._slice(state, analyst, start, end)
+                    ) from exc
         return out
 
     def refresh(self, analysts: Iterable[Analyst]) -> Counter:
