@@ -52,34 +52,24 @@ def _script(body: str) -> None:
     st.html(f"<script>{body}</script>", unsafe_allow_javascript=True)
 
 
-def focus_step(key: str, within: str | None = None) -> None:
+def focus_step(key: str, target: str) -> None:
     """Scroll the container ``st.container(key=key)`` into view and move the keyboard focus
-    to the first control in it (or in its inner container ``within``), once it is there."""
-    selector = json.dumps(f".st-key-{within or key}")
+    to ``target`` (a CSS selector inside it) as soon as that is on the page."""
     scroll = json.dumps(f".st-key-{key}")
+    wanted = json.dumps(f".st-key-{key} {target}")
     n = st.session_state["_focus_n"] = st.session_state.get("_focus_n", 0) + 1
     _script(
         f"""(function(){{ /* focus {n} */
-  const sel = {selector};
   let tries = 0;
-  const order = ['input:not([disabled]):not([type=hidden])', 'textarea',
-    '[role=radio]:checked', '[role=radio]', 'button[aria-pressed=true]',
-    'button[tabindex="0"]:not([aria-disabled=true])', 'button:not([disabled])'];
-  const pick = function(box){{
-    for (const s of order) {{ const el = box.querySelector(s); if (el) return el; }}
-    return null;
-  }};
   const timer = setInterval(function(){{
-    const box = document.querySelector(sel);
-    if ((!box || !pick(box)) && ++tries < 60) return;
+    const el = document.querySelector({wanted});
+    if (!el && ++tries < 100) return;
     clearInterval(timer);
-    if (!box) return;
-    const target = pick(box);
+    const view = document.querySelector({scroll});
+    if (!view) return;
     const reduce = window.matchMedia('(prefers-reduced-motion: reduce)').matches;
-    const view = document.querySelector({scroll}) || box;
     view.scrollIntoView({{behavior: reduce ? 'auto' : 'smooth', block: 'start'}});
-    if (target) target.focus({{preventScroll: true}});
-    else {{ box.setAttribute('tabindex', '-1'); box.focus({{preventScroll: true}}); }}
+    if (el) el.focus({{preventScroll: true}});
   }}, 50);
 }})();"""
     )

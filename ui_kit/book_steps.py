@@ -229,7 +229,7 @@ def meeting_step(desk: Desk, analyst: Analyst) -> MeetingType | None:
             captions=[m.description for m in meetings.values()],
             label_visibility="collapsed",
         )
-        focus_if("step-meeting")
+        focus_if("step-meeting", "input[type=radio]")
     return meetings.get(S.get("meeting") or "")
 
 
@@ -305,7 +305,7 @@ def date_step(desk: Desk, analyst: Analyst, meeting: MeetingType, tz, twelve: bo
                 type="tertiary",
                 icon=":material/expand_more:",
             )
-        focus_if("step-date", within="step-calendar")
+        focus_if("step-date", ".cal-day[tabindex='0']")
     return days
 
 
@@ -334,7 +334,7 @@ def time_step(desk: Desk, days: dict, meeting: MeetingType, tz, twelve: bool):
             format_func=lambda iso: zones.clock(slots[iso].start.astimezone(tz), twelve=twelve),
         )
         st.caption(f"Start times in {tz.key}. Each session lasts {meeting.duration_minutes} min.")
-        focus_if("step-time")
+        focus_if("step-time", "[role=radio]")
     return slots.get(S.get("slot") or "")
 
 
@@ -452,11 +452,11 @@ def next_steps_caption(desk: Desk, analyst: Analyst, meeting: MeetingType, slot,
         st.caption(line)
 
 
-def focus_if(key: str, within: str | None = None) -> None:
-    """Move the focus to this step if the last choice opened it."""
+def focus_if(key: str, target: str) -> None:
+    """Move the focus to this step's ``target`` if the last choice opened the step."""
     if S.get("focus") == key:
         S.pop("focus")
-        a11y.focus_step(key, within)
+        a11y.focus_step(key, target)
 
 
 def details_step(desk: Desk, analyst: Analyst, meeting: MeetingType, slot, tz, twelve: bool):
@@ -479,7 +479,7 @@ def details_step(desk: Desk, analyst: Analyst, meeting: MeetingType, slot, tz, t
                 on_click=check_form,
             )
         show_field_errors()
-        focus_if("step-details")
+        focus_if("step-details", ".st-key-field-name input")
     return asks
 
 

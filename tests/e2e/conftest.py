@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
+import weakref
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
+from axe_playwright_python.sync_playwright import Axe
 
 from tests.servers import free_port
 
@@ -31,10 +35,42 @@ def pytest_collection_modifyitems(items):
             item.add_marker(skip)
 
 
+AXE = Axe()
+_checked: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # page → paths axe passed
+SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+OPEN_DAY = re.compile(r", \d+ free times?$")  # a month calendar day that can be picked
+
+
+def assert_accessible(page, where: str = "") -> None:
+    """axe-core (all its rules but the experimental ones) on the page as it is now: no
+    serious or critical violation."""
+    if not urlsplit(page.url).path.startswith("/sandbox/"):  # a Streamlit page:
+        # no element still faded out as stale from the last rerun (contrast reads opacity)
+        page.wait_for_function("() => !document.querySelector('[data-stale=true]')")
+        page.wait_for_timeout(300)
+    result = AXE.run(page)
+    bad = [v for v in result.response["violations"] if v["impact"] in ("serious", "critical")]
+    assert not bad, f"{where or page.url}:\n" + "\n".join(
+        f"{v['id']} ({v['impact']}): {[n['html'][:100] for n in v['nodes'][:3]]}" for v in bad
+    )
+
+
 def settle(page) -> None:
-    """Wait until Streamlit has finished the rerun that the last action started."""
+    """Wait until Streamlit has finished the rerun that the last action started; the first
+    time a page (path) is seen in a test, check it with axe."""
     page.wait_for_timeout(100)
     page.locator("[data-testid=stApp][data-test-script-state=notRunning]").wait_for()
+    path = urlsplit(page.url).path
+    seen = _checked.setdefault(page, set())
+    if path not in seen:
+        seen.add(path)
+        assert_accessible(page)
+
+
+def pick_date(page) -> None:
+    """The first date with free times in the book page's month calendar."""
+    page.get_by_role("button", name=OPEN_DAY).first.click()
+    settle(page)
 
 
 def pick_first_time(page, analyst: str, meeting: str) -> str:
@@ -44,13 +80,18 @@ def pick_first_time(page, analyst: str, meeting: str) -> str:
     settle(page)
     page.get_by_text(meeting).click()
     settle(page)
-    page.get_by_role("radiogroup", name="Date").get_by_role("radio").first.click()
-    settle(page)
+    pick_date(page)
     first = page.get_by_role("radiogroup", name="Time").get_by_role("radio").first
     chosen = first.inner_text()
     first.click()
     settle(page)
     return chosen
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    """British English: 24-hour times, as the journeys compare them with the sandbox's."""
+    return {**browser_context_args, "locale": "en-GB"}
 
 
 @pytest.fixture(scope="session")
@@ -84,6 +125,9 @@ def running_app(
         "BOOKING_DB_PATH": str(db),
         "BOOKING_PUBLIC_URL": url,
         "BOOKING_OWNER_PASSWORD": OWNER_PASSWORD,
+        # One loopback client books many times here; the limits have their own tests.
+        "BOOKING_LIMIT_BOOKINGS_PER_HOUR": "0",
+        "BOOKING_LIMIT_CALENDLY_PER_HOUR": "0",
         **env_extra,
     }
     env.pop("CALENDLY_TOKEN", None)

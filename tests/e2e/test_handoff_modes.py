@@ -40,6 +40,11 @@ def test_embed_mode_books_inside_our_page_and_records_what_the_widget_reports(
     page.wait_for_url(re.compile(r"/schedule\?attempt=att_"), timeout=20_000)
     widget = page.frame_locator("iframe[title='Calendly scheduling']")
     expect(widget.get_by_role("textbox", name="Name")).to_have_value("Ada <b>Lovelace</b>")
+    # Sized from the page's calendly.page_height: the whole form shows, no nested scrolling.
+    frame = page.locator("iframe[title='Calendly scheduling']")
+    expect(frame).not_to_have_attribute("style", re.compile(r"height: 700px"))
+    inner = widget.locator("body").evaluate("b => b.getBoundingClientRect().height")
+    assert inner <= frame.evaluate("f => f.getBoundingClientRect().height")
     widget.get_by_role("radio", name=chosen).check()
     widget.get_by_role("button", name="Schedule Event").click()
 
