@@ -2,15 +2,16 @@
 
 from datetime import timedelta
 
-import pandas as pd
 import streamlit as st
 
 import ui_kit
 from booking.analytics import Filters
-from ui_kit import charts as ui_charts
+from ui_kit import a11y
+from ui_kit import dashboard as ui_dashboard
 from ui_kit import privacy as ui_privacy
 
 desk = ui_kit.desk()
+a11y.page_title("Analytics", desk.settings.brand_name)
 S = st.session_state
 if not ui_kit.is_owner():  # the page is only registered for owners; belt and braces
     st.error("This page is for the owner. Please sign in first.")
@@ -71,98 +72,15 @@ f = Filters(period[0], period[1], analyst=analyst, meeting_type=meeting, provide
 with st.spinner("Counting…"):
     data = desk.owner.dashboard(f, tz)
 
-# -- KPIs ----------------------------------------------------------------------------------
-st.subheader("This period against the previous one")
-kpis = data["kpis"]
-for chunk in (kpis.iloc[:5], kpis.iloc[5:]):
-    for column, row in zip(st.columns(5), chunk.itertuples(), strict=False):
-        delta = None if pd.isna(row.change) else f"{row.change:+.0%}"
-        column.metric(
-            row.label,
-            f"{row.count:,}",
-            delta,
-            delta_color="off"
-            if row.change == 0
-            else "inverse"
-            if row.step in ("canceled", "no_show")
-            else "normal",
-        )
-
-st.subheader("Funnel")
-st.altair_chart(ui_charts.funnel_chart(data["funnel"]), width="stretch")
-st.dataframe(
-    data["funnel"],
-    hide_index=True,
-    column_config={
-        "step": "Step",
-        "count": st.column_config.NumberColumn("Attempts", format="%d"),
-        "pct_of_start": st.column_config.NumberColumn("% of start", format="percent"),
-        "dropoff": st.column_config.NumberColumn("Drop-off from previous", format="percent"),
-    },
-)
-
-rates = data["rates"]
-a, b, c, d = st.columns(4)
-a.metric("Bookings made", f"{rates['bookings']:,}")
-b.metric("Cancellation rate", f"{rates['cancel_rate']:.1%}")
-c.metric("No-show rate", f"{rates['no_show_rate']:.1%}")
-d.metric("Rescheduled", f"{rates['rescheduled']:,}")
-
-# -- breakdowns and trends -------------------------------------------------------------------
-st.subheader("Breakdowns")
-labels = {
-    "by_analyst": ("analyst", analysts),
-    "by_meeting_type": ("meeting_type", names),
-    "by_provider": ("provider", {"calendly": "Calendly", "local": "Local"}),
-}
-for tab, key in zip(st.tabs(["By analyst", "By meeting type", "By provider"]), labels, strict=True):
-    column, mapping = labels[key]
-    table = data[key].assign(**{column: data[key][column].map(lambda v, m=mapping: m.get(v, v))})
-    tab.altair_chart(ui_charts.bars(table, column, "conversion"), width="stretch")
-    tab.dataframe(
-        table[
-            [
-                column,
-                "attempts",
-                "slot_chosen",
-                "details_submitted",
-                "booked",
-                "canceled",
-                "no_show",
-                "conversion",
-            ]
-        ],
-        hide_index=True,
-        column_config={"conversion": st.column_config.NumberColumn(format="percent")},
-    )
-
-st.subheader("Daily trend")
-st.altair_chart(ui_charts.daily_chart(data["daily"]), width="stretch")
-left, right = st.columns(2)
-with left:
-    st.markdown(f"**Booked start times** ({tz.key})")
-    st.altair_chart(ui_charts.heatmap_chart(data["heatmap"]), width="stretch")
-with right:
-    st.markdown("**From first step to booking**")
-    st.altair_chart(
-        ui_charts.bars(
-            data["time_to_book"],
-            "time_to_book",
-            "attempts",
-            sort=list(data["time_to_book"]["time_to_book"]),
-        ),
-        width="stretch",
-    )
-
-# -- incomplete attempts and webhook health ----------------------------------------------------
-st.subheader(f"Incomplete for over {desk.settings.incomplete_after_hours} h")
-incomplete = data["incomplete"]
-if incomplete.empty:
-    st.caption("None: every hand-off in this period ended in a booking or is still fresh.")
-else:
-    st.dataframe(incomplete, hide_index=True)
-ups = data["followups"]
+# -- the figures -------------------------------------------------------------------------------
+ui_dashboard.kpis(data)
+ui_dashboard.funnel(data)
+ui_dashboard.breakdowns(data, analysts, names)
+ui_dashboard.trends(data, tz, today)
+ui_dashboard.revenue(data, analysts, names)
 settings = desk.settings
+ui_dashboard.incomplete(data, analysts, names, tz, settings.incomplete_after_hours)
+ups = data["followups"]
 if settings.followup_max:
     st.caption(
         f"Follow-ups: up to {settings.followup_max} per attempt, "
@@ -184,20 +102,9 @@ if feeds:
             st.caption(line)
 
 # -- money and mail ----------------------------------------------------------------------------
-st.subheader("Refunds due")
-refunds = desk.owner.refunds_due()
-if refunds:
-    st.dataframe(
-        pd.DataFrame(refunds)[
-            ["updated_at", "name", "email", "amount", "currency", "provider", "id"]
-        ],
-        hide_index=True,
-    )
-    st.caption("Paid bookings that were cancelled, or whose time went before payment arrived.")
-else:
-    st.caption("None.")
+ui_dashboard.refunds(desk.owner.refunds_due(), tz)
 
-st.subheader("Email outbox")
+st.header("Email outbox")
 outbox = desk.owner.outbox()
 if not outbox:
     st.caption("No emails yet.")
@@ -211,7 +118,7 @@ for message in outbox:
 if settings.mail_mode == "outbox":
     st.caption("No SMTP server is set (BOOKING_SMTP_HOST), so emails are kept here.")
 
-st.subheader("Calendly webhooks")
+st.header("Calendly webhooks")
 hooks = data["webhooks"]
 a, b, c, d = st.columns(4)
 a.metric("Deliveries", f"{hooks['deliveries']:,}")
@@ -226,7 +133,7 @@ st.caption(
 ui_privacy.panel(desk)
 
 # -- export ----------------------------------------------------------------------------------
-st.subheader("Download")
+st.header("Download")
 left, right = st.columns(2)
 for column, what in ((left, "attempts"), (right, "bookings")):
     if column.button(f"Prepare {what} CSV", key=f"prepare_{what}", icon=":material/table:"):

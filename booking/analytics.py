@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -25,6 +26,7 @@ from booking.store import analytics as queries
 from booking.store.sql import Rows
 
 __all__ = [
+    "DEFINITION",
     "DIMENSIONS",
     "PATH",
     "STEPS",
@@ -39,6 +41,7 @@ __all__ = [
     "incomplete",
     "kpis",
     "kpis_with_change",
+    "revenue",
     "time_to_book",
     "webhook_health",
 ]
@@ -150,15 +153,67 @@ def time_to_book(store: Store, f: Filters) -> pd.DataFrame:
     )
 
 
-def booking_rates(store: Store, f: Filters) -> dict[str, float | int]:
-    """Bookings made in the period: how many were canceled (not moved), how many are the new
-    half of a reschedule, how many were no-shows."""
-    counts = queries.booking_outcomes(store.db, f)
-    total = counts["bookings"]
+# One definition for every count on the page, said once in its caption: an attempt started in
+# the period counts once for each step it reached (a booking moved twice is one booked and one
+# rescheduled attempt; a cancellation that was part of a move is not a cancellation).
+DEFINITION = (
+    "Counted per booking attempt started in the period, each step once: an attempt booked and "
+    "then moved counts once as booked and once as rescheduled; a cancellation that was part "
+    "of a move is not counted as cancelled."
+)
+
+
+def booking_rates(counts: dict[str, int]) -> dict[str, float | int]:
+    """The outcomes after booking, from the same step counts as the KPIs: bookings, those
+    cancelled (not moved), rescheduled and no-show, and the rates of the two."""
+    booked = counts["booked"]
     return {
-        **counts,
-        "cancel_rate": counts["canceled"] / total if total else 0.0,
-        "no_show_rate": counts["no_show"] / total if total else 0.0,
+        "bookings": booked,
+        "canceled": counts["canceled"],
+        "rescheduled": counts["rescheduled"],
+        "no_show": counts["no_show"],
+        "cancel_rate": counts["canceled"] / booked if booked else 0.0,
+        "no_show_rate": counts["no_show"] / booked if booked else 0.0,
+    }
+
+
+def revenue(store: Store, f: Filters) -> dict[str, pd.DataFrame]:
+    """Money taken for the period's attempts, in each currency: paid, refunds due and net,
+    for this period and the one before, and per analyst and per meeting type."""
+    empty = {"paid": Decimal(0), "refunds_due": Decimal(0)}
+
+    def add(into: dict, key: tuple, status: str, amount: Decimal) -> None:
+        sums = into.setdefault(key, dict(empty))
+        sums["paid"] += amount  # refund-due money was taken too, and is owed back
+        if status == "refund_due":
+            sums["refunds_due"] += amount
+
+    def frame(sums: dict, names: tuple[str, ...]) -> pd.DataFrame:
+        rows = [
+            {
+                **dict(zip(names, key, strict=True)),
+                "paid": float(v["paid"]),
+                "refunds_due": float(v["refunds_due"]),
+                "net": float(v["paid"] - v["refunds_due"]),
+            }
+            for key, v in sorted(sums.items(), key=lambda kv: tuple(map(str, kv[0])))
+        ]
+        return pd.DataFrame(rows, columns=[*names, "paid", "refunds_due", "net"])
+
+    totals: dict = {}
+    by_analyst: dict = {}
+    by_type: dict = {}
+    for label, period in (("This period", f), ("Previous period", f.previous())):
+        for analyst, meeting, currency, status, amount, n in queries.payments(store.db, period):
+            money_in = Decimal(amount) * n
+            add(totals, (label, currency), status, money_in)
+            if period is f:
+                add(by_analyst, (analyst or "", currency), status, money_in)
+                add(by_type, (meeting or "", currency), status, money_in)
+    return {
+        "totals": frame(totals, ("period", "currency")),
+        "by_analyst": frame(by_analyst, ("analyst", "currency")),
+        "by_meeting_type": frame(by_type, ("meeting_type", "currency")),
     }
 
 

@@ -201,7 +201,7 @@ def test_time_to_book_rates_incomplete_and_heatmap(history):
         "1–7 days": 0,
         "> 7 days": 0,
     }
-    rates = booking_rates(store, WEEK)
+    rates = booking_rates(kpis(store, WEEK))
     assert (rates["bookings"], rates["canceled"], rates["cancel_rate"]) == (2, 1, 0.5)
     stuck = incomplete(store, WEEK, now=desk.clock(), hours=24)
     assert list(stuck["attempt"]) == [ids["a2"]]
@@ -281,3 +281,87 @@ def test_the_daily_rollup_always_equals_a_recount_of_the_attempts(history, tmp_p
     assert rolled_up(db) == recount(db) and len(recount(db)) >= 4
     desk.owner.load_demo_data(500, seed=9)
     assert rolled_up(db) == recount(db)
+
+
+def test_every_count_on_the_page_has_one_definition(tmp_path, clock):
+    """A hand-made history: booked, moved twice, cancelled, no-show. The KPIs and the
+    outcome figures are the same numbers (one definition, per attempt and step)."""
+    desk = build_desk(
+        Settings(db_path=str(tmp_path / "d.db"), catalogue_path=str(ROOT / "data/analysts.toml")),
+        clock=clock,
+    )
+    at(clock, "2026-12-02T09:00:00")
+    histories = {
+        "moved twice": ["slot_chosen", "booked", "rescheduled", "rescheduled"],
+        "moved, then cancelled": ["slot_chosen", "booked", "rescheduled", "canceled"],
+        "no-show": ["slot_chosen", "booked", "no_show"],
+        "booked": ["slot_chosen", "booked"],
+        "left": ["slot_chosen"],
+    }
+    for steps in histories.values():
+        attempt = desk.start_attempt()
+        desk.record(attempt, "analyst_selected", attempt_fields={"analyst": "maya-chen"})
+        for step in steps:
+            clock.advance(minutes=5)
+            desk.record(attempt, step)
+    counts = kpis(desk.store, WEEK)
+    assert (counts["attempts"], counts["booked"], counts["rescheduled"]) == (5, 4, 2)
+    assert (counts["canceled"], counts["no_show"]) == (1, 1)
+    dashboard = desk.owner.dashboard(WEEK, ZoneInfo("Europe/London"))
+    rates = dashboard["rates"]
+    shown = dict(zip(dashboard["kpis"]["step"], dashboard["kpis"]["count"], strict=True))
+    assert (rates["bookings"], rates["rescheduled"]) == (shown["booked"], shown["rescheduled"])
+    assert (rates["canceled"], rates["no_show"]) == (shown["canceled"], shown["no_show"])
+    assert rates["cancel_rate"] == 0.25 and rates["no_show_rate"] == 0.25
+
+
+def test_revenue_is_paid_less_refunds_due_per_currency_analyst_and_type(sandbox_desk, clock):
+    """Two paid sessions (one later cancelled: refund due), one abandoned checkout: paid
+    £240, refunds due £120, net £120; the previous period took nothing."""
+    from booking.domain.request import BookingRequest
+
+    desk = sandbox_desk
+    london = ZoneInfo("Europe/London")
+    slots = [
+        s
+        for ss in desk.offers.open_days("maya-chen", "portfolio-review", london).values()
+        for s in ss
+    ]
+    references = []
+    for n, slot in enumerate((slots[0], slots[4], slots[8])):
+        attempt = desk.start_attempt()
+        url = desk.checkout.start(
+            BookingRequest(
+                analyst="maya-chen",
+                meeting_type="portfolio-review",
+                start=slot.start,
+                name="Ada Lovelace",
+                email=f"ada{n}@example.com",
+                timezone="Europe/London",
+                attempt_id=attempt,
+            )
+        )
+        if n < 2:
+            desk.checkout_sandbox.settle(url.rsplit("/", 1)[-1], paid=True)
+            references.append(desk.checkout.complete(attempt).reference)
+    desk.local.cancel(references[0])
+    today = clock().date()
+    money = desk.owner.dashboard(Filters(today, today), london)["revenue"]
+    totals = money["totals"].set_index("period")
+    assert totals.loc["This period", ["currency", "paid", "refunds_due", "net"]].tolist() == [
+        "GBP",
+        240.0,
+        120.0,
+        120.0,
+    ]
+    assert "Previous period" not in totals.index
+    assert money["by_analyst"].to_dict("records") == [
+        {
+            "analyst": "maya-chen",
+            "currency": "GBP",
+            "paid": 240.0,
+            "refunds_due": 120.0,
+            "net": 120.0,
+        }
+    ]
+    assert list(money["by_meeting_type"]["meeting_type"]) == ["portfolio-review"]

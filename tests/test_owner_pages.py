@@ -58,7 +58,8 @@ def test_the_dashboard_renders_every_section_and_filters(owner_env):
     at.run().switch_page("app_pages/analytics.py").run()
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
-    assert {"Attempts", "Booked", "Canceled", "Cancellation rate", "Deliveries"} <= set(metrics)
+    assert {"Attempts", "Booked", "Canceled", "Canceled (of booked)", "Deliveries"} <= set(metrics)
+    assert at.header[0].value == "This period against the previous one"  # h1, then h2
     everyone = metrics["Attempts"]
     at.segmented_control(key="provider").set_value("local").run()
     assert {m.label: m.value for m in at.metric}["Attempts"] != everyone

@@ -37,18 +37,31 @@ def funnel_chart(funnel: pd.DataFrame) -> alt.Chart:
     return (bars + text).properties(height=40 * len(order))
 
 
-def daily_chart(daily: pd.DataFrame) -> alt.Chart:
+def daily_chart(daily: pd.DataFrame, *, today: str | None = None) -> alt.Chart:
+    """Attempts and bookings per day; today (still going) is a hollow point, not a drop."""
     long = daily.melt("day", ["attempts", "booked"], var_name="series", value_name="count")
-    return (
-        alt.Chart(long)
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("day:T", title=None),
-            y=alt.Y("count:Q", title=None),
-            color="series:N",
-            tooltip=["day:T", "series", "count"],
-        )
+    long["series"] = long["series"].map({"attempts": "Attempts", "booked": "Booked"})
+    whole = long[long["day"] != today] if today else long
+    base = alt.Chart(whole).encode(
+        x=alt.X("day:T", title=None),
+        y=alt.Y("count:Q", title=None),
+        color=alt.Color("series:N", title=None),
+        tooltip=[alt.Tooltip("day:T", title="Day"), alt.Tooltip("series", title=""), "count"],
     )
+    chart = base.mark_line(point=True)
+    if today and (long["day"] == today).any():
+        partial = (
+            alt.Chart(long[long["day"] == today].assign(note="today so far"))
+            .mark_point(filled=False, size=80)
+            .encode(
+                x="day:T",
+                y="count:Q",
+                color=alt.Color("series:N", title=None),
+                tooltip=[alt.Tooltip("day:T", title="Day"), "series", "count", "note"],
+            )
+        )
+        chart = chart + partial
+    return chart
 
 
 def heatmap_chart(heat: pd.DataFrame) -> alt.Chart:
@@ -65,13 +78,22 @@ def heatmap_chart(heat: pd.DataFrame) -> alt.Chart:
     )
 
 
-def bars(df: pd.DataFrame, category: str, value: str, *, sort: list | None = None) -> alt.Chart:
+def bars(
+    df: pd.DataFrame,
+    category: str,
+    value: str,
+    *,
+    sort: list | None = None,
+    percent: bool = False,
+) -> alt.Chart:
+    """Bars of ``value`` per ``category``; ``percent`` reads a 0–1 share as a percentage."""
+    axis = alt.Axis(format="%") if percent else alt.Axis()
     return (
         alt.Chart(df)
         .mark_bar()
         .encode(
             x=alt.X(f"{category}:N", sort=sort or "-y", title=None),
-            y=alt.Y(f"{value}:Q", title=None),
-            tooltip=[category, value],
+            y=alt.Y(f"{value}:Q", title=None, axis=axis),
+            tooltip=[category, alt.Tooltip(f"{value}:Q", format=".1%" if percent else ",")],
         )
     )

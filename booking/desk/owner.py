@@ -48,7 +48,10 @@ class Owner:
             "daily": analytics.daily(store, f),
             "heatmap": analytics.booked_heatmap(store, f, tz),
             "time_to_book": analytics.time_to_book(store, f),
-            "rates": analytics.booking_rates(store, f),
+            "rates": analytics.booking_rates(
+                dict(zip(counts["step"], counts["count"], strict=True))
+            ),
+            "revenue": analytics.revenue(store, f),
             "incomplete": analytics.incomplete(
                 store, f, now=self.desk.clock(), hours=self.desk.settings.incomplete_after_hours
             ),
