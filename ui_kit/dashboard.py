@@ -148,7 +148,7 @@ def incomplete(data: dict, analysts: dict, names: dict, tz: ZoneInfo, hours: int
 def revenue(data: dict, analysts: dict, names: dict) -> None:
     """Paid, refunds due and net, each currency on its own row (never added together)."""
     st.header("Revenue")
-    money = data["revenue"]
+    money = {k: data[f"revenue_{k}"] for k in ("totals", "by_analyst", "by_meeting_type")}
     if money["totals"].empty:
         st.caption("No payments for the attempts of this period or the one before.")
         return

@@ -51,7 +51,7 @@ class Owner:
             "rates": analytics.booking_rates(
                 dict(zip(counts["step"], counts["count"], strict=True))
             ),
-            "revenue": analytics.revenue(store, f),
+            **{f"revenue_{k}": v for k, v in analytics.revenue(store, f).items()},
             "incomplete": analytics.incomplete(
                 store, f, now=self.desk.clock(), hours=self.desk.settings.incomplete_after_hours
             ),
