@@ -69,12 +69,12 @@ if not isinstance(period, tuple) or len(period) != 2:
     st.info("Choose the last day of the period too.")
     st.stop()
 f = Filters(period[0], period[1], analyst=analyst, meeting_type=meeting, provider=provider)
-with st.spinner("Counting…"):
-    data = desk.owner.dashboard(f, tz)
-
-# -- the figures -------------------------------------------------------------------------------
+# -- the figures: the headline first (one query), drawn while the rest is counted ----------
+data = desk.owner.headline(f)
 ui_dashboard.kpis(data)
 ui_dashboard.funnel(data)
+with st.spinner("Counting…"):
+    data |= desk.owner.details(f, tz)
 ui_dashboard.breakdowns(data, analysts, names)
 ui_dashboard.trends(data, tz, today)
 ui_dashboard.revenue(data, analysts, names)

@@ -39,7 +39,8 @@ def main(reruns: int = 30) -> dict:
             ).items()
         )
     )
-    at.pills(key="day").set_value(day.isoformat()).run()
+    at.query_params["date"] = day.isoformat()  # the month calendar's choice (a component)
+    at.run()
     at.pills(key="slot").set_value(slots[0].start.isoformat()).run()
     assert at.form_submit_button[0].label == "Proceed to Pay", "page did not reach the form"
     for _ in range(3):

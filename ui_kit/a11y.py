@@ -67,8 +67,7 @@ def focus_step(key: str, target: str) -> None:
     clearInterval(timer);
     const view = document.querySelector({scroll});
     if (!view) return;
-    const reduce = window.matchMedia('(prefers-reduced-motion: reduce)').matches;
-    view.scrollIntoView({{behavior: reduce ? 'auto' : 'smooth', block: 'start'}});
+    view.scrollIntoView({{block: 'start'}});  // at once: no motion to wait through
     if (el) el.focus({{preventScroll: true}});
   }}, 50);
 }})();"""

@@ -14,21 +14,14 @@ import streamlit as st
 from booking.analytics import DEFINITION
 from ui_kit import charts
 
-PERCENT = st.column_config.NumberColumn(format="percent")
-STEP_COLUMNS = {
-    "attempts": st.column_config.NumberColumn("Attempts", format="%d"),
-    "slot_chosen": st.column_config.NumberColumn("Slot chosen", format="%d"),
-    "details_submitted": st.column_config.NumberColumn("Details submitted", format="%d"),
-    "booked": st.column_config.NumberColumn("Booked", format="%d"),
-    "canceled": st.column_config.NumberColumn("Canceled", format="%d"),
-    "no_show": st.column_config.NumberColumn("No-show", format="%d"),
-    "conversion": st.column_config.NumberColumn("Booked of attempts", format="percent"),
-}
-MONEY = {
-    "currency": "Currency",
-    "paid": st.column_config.NumberColumn("Paid", format="%.2f"),
-    "refunds_due": st.column_config.NumberColumn("Refunds due", format="%.2f"),
-    "net": st.column_config.NumberColumn("Net", format="%.2f"),
+STEP_LABELS = {
+    "attempts": "Attempts",
+    "slot_chosen": "Slot chosen",
+    "details_submitted": "Details submitted",
+    "booked": "Booked",
+    "canceled": "Canceled",
+    "no_show": "No-show",
+    "conversion": "Booked of attempts",
 }
 
 
@@ -62,17 +55,16 @@ def kpis(data: dict) -> None:
 def funnel(data: dict) -> None:
     st.header("Funnel")
     st.altair_chart(charts.funnel_chart(data["funnel"]), width="stretch")
-    st.dataframe(
-        data["funnel"],
-        hide_index=True,
-        column_config={
-            "step": "Step",
-            "count": st.column_config.NumberColumn("Attempts", format="%d"),
-            "pct_of_start": st.column_config.NumberColumn("Of all attempts", format="percent"),
-            "dropoff": st.column_config.NumberColumn(
-                "Lost since the step before", format="percent"
-            ),
-        },
+    rows = data["funnel"]
+    st.table(
+        pd.DataFrame(
+            {
+                "Step": rows["step"],
+                "Attempts": [f"{n:,}" for n in rows["count"]],
+                "Of all attempts": [f"{p:.1%}" for p in rows["pct_of_start"]],
+                "Lost since the step before": [f"{d:.1%}" for d in rows["dropoff"]],
+            }
+        ).set_index("Step")
     )
     rates = data["rates"]
     a, b, c, d = st.columns(4)
@@ -82,24 +74,38 @@ def funnel(data: dict) -> None:
     d.metric("Rescheduled", f"{rates['rescheduled']:,}")
 
 
+def _readable(table: pd.DataFrame, first: str, title: str) -> pd.DataFrame:
+    """A breakdown as a static table: named headers, counts with separators, percent."""
+    out = pd.DataFrame({title: table[first]})
+    for key, label in STEP_LABELS.items():
+        values = table[key]
+        out[label] = (
+            [f"{v:.1%}" for v in values] if key == "conversion" else [f"{int(v):,}" for v in values]
+        )
+    return out.set_index(title)
+
+
 def breakdowns(data: dict, analysts: dict, names: dict) -> None:
+    """One breakdown at a time (a chart and its table), chosen by the owner."""
     st.header("Breakdowns")
     labels = {
         "by_analyst": ("analyst", "Analyst", analysts),
         "by_meeting_type": ("meeting_type", "Meeting type", names),
         "by_provider": ("provider", "Provider", {"calendly": "Calendly", "local": "Local"}),
     }
-    tabs = st.tabs(["By analyst", "By meeting type", "By provider"])
-    for tab, (key, (column, title, mapping)) in zip(tabs, labels.items(), strict=True):
-        table = data[key].assign(
-            **{column: data[key][column].map(lambda v, m=mapping: m.get(v, v))}
-        )
-        tab.altair_chart(charts.bars(table, column, "conversion", percent=True), width="stretch")
-        tab.dataframe(
-            table[[column, *STEP_COLUMNS]],
-            hide_index=True,
-            column_config={column: title, **STEP_COLUMNS},
-        )
+    key = st.segmented_control(
+        "Break down by",
+        list(labels),
+        default="by_analyst",
+        format_func=lambda k: labels[k][1],
+        key="breakdown",
+        required=True,
+    )
+    column, title, mapping = labels[key or "by_analyst"]
+    named = data[key][column].map(lambda v, m=mapping: m.get(v, v))
+    table = data[key].assign(**{column: named})
+    st.altair_chart(charts.bars(table, column, "conversion", percent=True), width="stretch")
+    st.table(_readable(table, column, title))
 
 
 def trends(data: dict, tz: ZoneInfo, today: date) -> None:
@@ -145,22 +151,31 @@ def incomplete(data: dict, analysts: dict, names: dict, tz: ZoneInfo, hours: int
     st.caption(f"Times in {tz.key}.")
 
 
+def _money_table(frame: pd.DataFrame, first: str, title: str, mapping=None) -> pd.DataFrame:
+    out = pd.DataFrame(
+        {
+            title: [mapping.get(v, v) if mapping else v for v in frame[first]],
+            "Currency": frame["currency"],
+            "Paid": [f"{v:,.2f}" for v in frame["paid"]],
+            "Refunds due": [f"{v:,.2f}" for v in frame["refunds_due"]],
+            "Net": [f"{v:,.2f}" for v in frame["net"]],
+        }
+    )
+    return out.set_index(title)
+
+
 def revenue(data: dict, analysts: dict, names: dict) -> None:
     """Paid, refunds due and net, each currency on its own row (never added together)."""
     st.header("Revenue")
-    money = {k: data[f"revenue_{k}"] for k in ("totals", "by_analyst", "by_meeting_type")}
-    if money["totals"].empty:
+    totals = data["revenue_totals"]
+    if totals.empty:
         st.caption("No payments for the attempts of this period or the one before.")
         return
-    st.dataframe(money["totals"], hide_index=True, column_config={"period": "Period", **MONEY})
+    st.table(_money_table(totals, "period", "Period"))
     left, right = st.columns(2)
-    by_analyst = money["by_analyst"].assign(analyst=lambda d: d["analyst"].map(analysts.get))
-    left.dataframe(by_analyst, hide_index=True, column_config={"analyst": "Analyst", **MONEY})
-    by_type = money["by_meeting_type"].assign(
-        meeting_type=lambda d: d["meeting_type"].map(lambda v: names.get(v, v))
-    )
-    right.dataframe(
-        by_type, hide_index=True, column_config={"meeting_type": "Meeting type", **MONEY}
+    left.table(_money_table(data["revenue_by_analyst"], "analyst", "Analyst", analysts))
+    right.table(
+        _money_table(data["revenue_by_meeting_type"], "meeting_type", "Meeting type", names)
     )
     st.caption(
         "Money taken for the attempts started in the period; refunds due are still owed back "

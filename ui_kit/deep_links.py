@@ -1,16 +1,23 @@
-"""Deep links to the app's pages (``/success?…``, ``/paid?…``, ``/confirmation?…``) load
-without 404s in the browser's console.
+"""The HTML shell of the app's pages: deep links without console 404s, and the page's own
+widget code fetched while the app connects rather than after.
 
-Streamlit's page cannot know whether it is served at the site's root or under a path, so
-opened at ``/paid`` it first probes ``/paid/_stcore/health`` and ``/paid/_stcore/host-config``
-(each a 404, logged as an error in the console) before it finds ``/_stcore/…``. Its
-documented escape is ``window.__streamlit.BACKEND_BASE_URL``: these routes serve
-Streamlit's own ``index.html`` for the app's page paths with that one value set to the
-site's root, so the page asks the right place first. Nothing else in the page changes.
+1. Streamlit's page cannot know whether it is served at the site's root or under a path,
+   so opened at ``/paid`` it first probes ``/paid/_stcore/health`` and
+   ``/paid/_stcore/host-config`` (each a 404 in the browser's console) before it finds
+   ``/_stcore/…``. Its documented escape is ``window.__streamlit.BACKEND_BASE_URL``: the
+   shell sets it to the site's root, so the page asks the right place first.
+2. Streamlit loads each widget's JavaScript only when the first element of that kind
+   arrives over the WebSocket, one waterfall after the page has connected. The shell lists
+   the modules a page needs (the lazy chunks of its widgets and their imports, read from
+   Streamlit's own bundle) as ``<link rel=modulepreload>``, so the browser fetches and
+   compiles them while the app connects and runs. Nothing else in the page changes.
+
+Served by our routes (``routes()``), which st.App places before Streamlit's own.
 """
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 
@@ -19,21 +26,71 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-_INDEX = Path(streamlit.__file__).parent / "static" / "index.html"
+_STATIC = Path(streamlit.__file__).parent / "static"
 _BASE = "<script>window.__streamlit = {BACKEND_BASE_URL: window.location.origin + '/'};</script>"
+# Streamlit's element kinds each page draws (names of its lazily loaded chunks).
+COMMON = ("Html", "Button", "PageLink", "Spinner")
+WIDGETS = {
+    "": ("ButtonGroup", "Radio", "Selectbox", "Checkbox", "TextInput", "TextArea", "BidiComponent"),
+    "analytics": (
+        *("Metric", "DateInput", "ButtonGroup", "Selectbox", "ArrowVegaLiteChart"),
+        *("DataFrame", "Table", "DownloadButton"),
+    ),
+    "success": ("Selectbox", "DownloadButton", "LinkButton"),
+    "confirmation": ("Selectbox", "DownloadButton", "LinkButton"),
+    "manage": ("Selectbox", "DownloadButton", "LinkButton", "Radio", "TextArea"),
+    "schedule": ("BidiComponent",),
+    "paid": (),
+    "owner": ("TextInput",),
+}
 
 
 @cache
-def index_html() -> str:
-    """Streamlit's index.html with the backend's base URL set first thing in <head>."""
-    page = _INDEX.read_text(encoding="utf-8")
-    return page.replace("<head>", "<head>\n    " + _BASE, 1)
+def _bundle() -> tuple[str, dict[str, tuple[str, ...]]]:
+    """(main bundle file name, chunk name → the chunk files it needs) from Streamlit's
+    build; empty when the bundle's shape is not the one this reads (nothing preloaded)."""
+    js = _STATIC / "static" / "js"
+    main = next(iter(sorted(js.glob("index.*.js"))), None)
+    if main is None:
+        return "", {}
+    text = main.read_text(encoding="utf-8")
+    files = re.search(r"m\.f=\[([^\]]*)\]", text)
+    if files is None:
+        return main.name, {}
+    names = [f.strip("\"'`").removeprefix("./") for f in files.group(1).split(",")]
+    needs: dict[str, tuple[str, ...]] = {}
+    pattern = (
+        r"import\(`\./(([A-Za-z]+)\.[\w-]+\.js)`\)(?:\.then\([^)]*\))?,"
+        r"__vite__mapDeps\(\[([\d,]*)\]\)"
+    )
+    for chunk, kind, deps in re.findall(pattern, text):
+        picked = [names[int(i)] for i in deps.split(",") if i and int(i) < len(names)]
+        needs.setdefault(kind, tuple(dict.fromkeys([chunk, *picked])))
+    return main.name, needs
 
 
-async def _index(_: Request) -> HTMLResponse:
-    return HTMLResponse(index_html(), headers={"Cache-Control": "no-cache"})
+@cache
+def shell(page: str) -> str:
+    """Streamlit's index.html for one of the app's pages ('' is the book page)."""
+    html = (_STATIC / "index.html").read_text(encoding="utf-8")
+    _, needs = _bundle()
+    files = dict.fromkeys(
+        f for kind in (*COMMON, *WIDGETS.get(page, ())) for f in needs.get(kind, ())
+    )
+    links = "".join(f'\n    <link rel="modulepreload" href="./static/js/{f}" />' for f in files)
+    return html.replace("<head>", f"<head>\n    {_BASE}{links}", 1)
 
 
-def routes(paths: tuple[str, ...]) -> list[Route]:
-    """GET routes serving the page for each of the app's page paths (e.g. 'success')."""
-    return [Route(f"/{p.strip('/')}", _index, methods=["GET", "HEAD"]) for p in paths]
+def routes(pages: tuple[str, ...]) -> list[Route]:
+    """GET routes serving the shell at ``/`` and at each of the app's page paths."""
+
+    def endpoint(page: str):
+        async def serve(_: Request) -> HTMLResponse:
+            return HTMLResponse(shell(page), headers={"Cache-Control": "no-cache"})
+
+        return serve
+
+    return [
+        Route(f"/{p.strip('/')}", endpoint(p.strip("/")), methods=["GET", "HEAD"])
+        for p in ("", *pages)
+    ]

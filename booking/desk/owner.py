@@ -35,22 +35,29 @@ class Owner:
 
     def dashboard(self, f: analytics.Filters, tz: ZoneInfo) -> dict:
         """Everything the analytics page shows, each piece one small aggregate."""
-        store = self.desk.store
-        counts = analytics.kpis_with_change(store, f)
+        return {**self.headline(f), **self.details(f, tz)}
+
+    def headline(self, f: analytics.Filters) -> dict:
+        """The KPIs against the previous period, the funnel and the outcome rates: one
+        query, so the page shows them before it asks for the rest."""
+        counts = analytics.kpis_with_change(self.desk.store, f)
+        reached = dict(zip(counts["step"], counts["count"], strict=True))
         return {
             "kpis": counts,
-            "funnel": analytics.funnel_table(
-                dict(zip(counts["step"], counts["count"], strict=True))
-            ),
+            "funnel": analytics.funnel_table(reached),
+            "rates": analytics.booking_rates(reached),
+        }
+
+    def details(self, f: analytics.Filters, tz: ZoneInfo) -> dict:
+        """The rest of the page: breakdowns, trends, revenue, incomplete attempts, health."""
+        store = self.desk.store
+        return {
             "by_analyst": analytics.breakdown(store, f, "analyst"),
             "by_meeting_type": analytics.breakdown(store, f, "meeting_type"),
             "by_provider": analytics.breakdown(store, f, "provider"),
             "daily": analytics.daily(store, f),
             "heatmap": analytics.booked_heatmap(store, f, tz),
             "time_to_book": analytics.time_to_book(store, f),
-            "rates": analytics.booking_rates(
-                dict(zip(counts["step"], counts["count"], strict=True))
-            ),
             **{f"revenue_{k}": v for k, v in analytics.revenue(store, f).items()},
             "incomplete": analytics.incomplete(
                 store, f, now=self.desk.clock(), hours=self.desk.settings.incomplete_after_hours
