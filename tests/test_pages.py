@@ -269,3 +269,35 @@ def test_the_confirmation_page_turns_confirmed_when_the_webhook_has_landed(env):
     assert f"{booking.end.astimezone(ZoneInfo('Europe/London')):%H:%M} (Europe/London)" in (
         "\n".join(m.value for m in at.markdown)
     )
+
+
+def test_an_old_confirmation_link_after_a_reschedule_says_where_the_booking_moved(
+    tmp_path, monkeypatch, clock
+):
+    """Calendly moved the booking (cancel + create): the old link's page says 'moved' with
+    the new time and a link to it, instead of 'cancelled'."""
+    from dataclasses import replace
+
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from booking.web.routes import create_routes
+    from tests.test_webhooks import KEY, post, reschedule_pair
+
+    monkeypatch.setenv("BOOKING_DB_PATH", str(tmp_path / "moved.db"))
+    settings = replace(Settings.from_env(), calendly_signing_key=KEY)
+    desk = build_desk(settings, clock=clock)
+    client = TestClient(Starlette(routes=create_routes(desk)))
+    canceled, created, _, _ = reschedule_pair()
+    for body in (canceled, created):
+        assert post(client, clock, body).json()["outcome"] == "applied"
+
+    at = AppTest.from_file(UI, default_timeout=30)
+    at.context = {"timezone": "Europe/London"}
+    at.query_params["invitee_uuid"] = "OLDINV"
+    at.query_params["event_start_time"] = "2026-12-01T15:00:00Z"
+    at.run().switch_page("app_pages/confirmation.py").run()
+    assert not at.exception
+    assert at.title[0].value == "Your booking was moved"
+    assert "Wednesday 2 December 2026, 15:00–16:00 (Europe/London)" in at.info[0].value
+    assert not at.warning  # not worded as a cancellation
