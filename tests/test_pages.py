@@ -301,3 +301,18 @@ def test_an_old_confirmation_link_after_a_reschedule_says_where_the_booking_move
     assert at.title[0].value == "Your booking was moved"
     assert "Wednesday 2 December 2026, 15:00–16:00 (Europe/London)" in at.info[0].value
     assert not at.warning  # not worded as a cancellation
+
+
+def test_a_paste_longer_than_a_field_allows_keeps_the_allowed_part_and_says_so(env):
+    """2,500 characters of notes: the first 2,000 are kept, the visitor is told at the field,
+    and nothing is booked until they look and submit again."""
+    at = pick(open_app(), env)
+    pasted = "Long notes. " * 209  # 2,508 characters
+    fill(at, notes=pasted).form_submit_button[0].click().run()
+    assert not at.exception
+    assert at.text_area(key="notes").value == pasted[:2000]
+    assert "we kept the first 2,000" in at.error[0].value
+    assert env.store.db["bookings"].count == 0
+    at.form_submit_button[0].click().run()
+    assert at.title[0].value == "You're booked"
+    assert env.booking(reference(at)).notes == pasted[:2000].strip()
