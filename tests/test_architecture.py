@@ -24,6 +24,7 @@ MIGRATIONS = {
         "m010_limits_refusals_health",
         "m007_calendly_answers_reconcile",
         "m008_erasure_and_retention",
+        "m009_stalled_attempts_index",
     ],
     "calendly_sandbox": [
         "s001_sandbox_tables",

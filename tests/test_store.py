@@ -46,6 +46,7 @@ def test_migrations_create_the_tables_in_wal_mode(tmp_path):
         "m006_local_calendars_manage_reminders",
         "m007_calendly_answers_reconcile",
         "m008_erasure_and_retention",
+        "m009_stalled_attempts_index",
         "m010_limits_refusals_health",
     ]
 

@@ -13,10 +13,13 @@ from booking.store.sql import first, insert, iso, update
 
 # What occupies a local analyst's time: confirmed bookings and holds not yet lapsed. The
 # partial unique index ``bookings_occupancy`` backs this up inside the database.
+# ``+status``: the status is checked on the analyst's rows, never searched by (an index
+# on status would read every confirmed booking of every analyst before ``end``: 220 ms at
+# 1,000,000 attempts, against 1.5 ms through the analyst's own times).
 _OCCUPIED = (
     "SELECT start_utc, end_utc FROM bookings WHERE analyst = :analyst AND provider = 'local' "  # noqa: S608
-    f"AND (status = '{BookingStatus.CONFIRMED}' "
-    f"OR (status = '{BookingStatus.HELD}' AND hold_expires_at > :now)) "
+    f"AND (+status = '{BookingStatus.CONFIRMED}' "
+    f"OR (+status = '{BookingStatus.HELD}' AND hold_expires_at > :now)) "
     "AND start_utc < :end AND end_utc > :start"
 )
 

@@ -340,3 +340,14 @@ def m008_erasure_and_retention(db: Database) -> None:
         "OR NEW.step IS NOT OLD.step OR NEW.at IS NOT OLD.at "
         "BEGIN SELECT RAISE(ABORT, 'funnel_events is append-only'); END"
     )
+
+
+@migrations()
+def m009_stalled_attempts_index(db: Database) -> None:
+    """The dashboard's incomplete attempts (a link created or a payment started, not booked)
+    through a partial index of just those: a period filtered to an analyst who has none
+    read every attempt of the period (0.7 s at 1,000,000 attempts)."""
+    db.execute(
+        "CREATE INDEX attempts_stalled ON attempts (created_at) WHERE at_booked IS NULL "
+        "AND coalesce(at_link_created, at_payment_started) IS NOT NULL"
+    )
