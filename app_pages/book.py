@@ -10,10 +10,11 @@ import streamlit as st
 
 import ui_kit
 from ui_kit import a11y, zones
+from ui_kit import book_details as details
 from ui_kit import book_steps as steps
 
 desk = ui_kit.desk()
-wants_to_book = steps.submit_wanted()
+wants_to_book = details.submit_wanted()
 a11y.page_title("Book a session", desk.settings.brand_name)
 
 st.title("Book a session")
@@ -39,6 +40,6 @@ slot = steps.time_step(desk, days, meeting, tz, twelve)
 if slot is None:
     st.stop()
 
-asks = steps.details_step(desk, analyst, meeting, slot, tz, twelve)
+asks = details.details_step(desk, analyst, meeting, slot, tz, twelve)
 if wants_to_book:
-    steps.submit(desk, analyst, meeting, slot, tz, asks)
+    details.submit(desk, analyst, meeting, slot, tz, asks)
