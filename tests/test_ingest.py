@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from booking.web.ingest import GroupCommit
+from tests.servers import run_async
 
 
 def test_requests_that_queue_during_a_commit_share_the_next_one():
@@ -32,7 +33,7 @@ def test_requests_that_queue_during_a_commit_share_the_next_one():
         release.set()
         return await asyncio.gather(first, *rest)
 
-    assert asyncio.run(main()) == [i * 10 for i in range(50)]
+    assert run_async(main()) == [i * 10 for i in range(50)]
     assert batches[0] == [0] and len(batches) == 2 and sorted(batches[1]) == list(range(1, 50))
 
 
@@ -53,4 +54,4 @@ def test_a_failed_batch_is_reported_to_each_of_its_callers_and_the_writer_goes_o
             await writer.submit("boom")
         return await writer.submit("ok")
 
-    assert asyncio.run(main()) == "OK"
+    assert run_async(main()) == "OK"

@@ -33,7 +33,7 @@ from booking.settings import Settings
 from booking.web import lifecycle
 from booking.web.routes import create_routes
 from tests.conftest import T0
-from tests.servers import free_port, serve
+from tests.servers import free_port, run_async, serve
 from tests.test_payments import stripe_session, stripe_signed
 
 LONDON = ZoneInfo("Europe/London")
@@ -518,7 +518,6 @@ class Recorded:
 
 def test_the_server_runs_retention_a_minute_after_start_then_daily(settings, monkeypatch):
     """The lifespan starts a 'retention' job: first after 60 s, then every 24 h."""
-    import asyncio
 
     desk = build_desk(settings)
     Recorded.made = []
@@ -529,7 +528,7 @@ def test_the_server_runs_retention_a_minute_after_start_then_daily(settings, mon
         async with lifecycle.lifespan_for(desk)(None):
             pass
 
-    asyncio.run(run())
+    run_async(run())
     (job,) = [j for j in Recorded.made if j.name == "retention"]
     assert (job.first, job.seconds, job.job) == (60, 24 * 3600, desk.privacy.retention_run)
 
