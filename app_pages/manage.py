@@ -38,13 +38,7 @@ if canceled:
     st.page_link(label="Book another time", **book_again)
     st.stop()
 if booking.analyst.provider != "local":
-    links = st.container(horizontal=True)
-    if booking.reschedule_url:
-        links.link_button(
-            "Reschedule on Calendly", booking.reschedule_url, icon=":material/update:"
-        )
-    if booking.cancel_url:
-        links.link_button("Cancel on Calendly", booking.cancel_url, icon=":material/event_busy:")
+    booking_card.calendly_links(booking)
     st.caption("This booking was made on Calendly, so it is changed there.")
     st.stop()
 

@@ -54,13 +54,7 @@ booking_card.details(booking, tz)
 ui_kit.timezone_picker()
 booking_card.calendar_buttons(booking, desk.manage.url(booking.reference, token))
 if booking.status == BookingStatus.CONFIRMED and (booking.reschedule_url or booking.cancel_url):
-    links = st.container(horizontal=True)
-    if booking.reschedule_url:
-        links.link_button(
-            "Reschedule on Calendly", booking.reschedule_url, icon=":material/update:"
-        )
-    if booking.cancel_url:
-        links.link_button("Cancel on Calendly", booking.cancel_url, icon=":material/event_busy:")
+    booking_card.calendly_links(booking)
 if booking.status == BookingStatus.CONFIRMED and booking.analyst.provider == "local":
     st.page_link(
         "app_pages/manage.py",

@@ -62,3 +62,14 @@ def calendar_buttons(booking: Booking, manage_url: str) -> None:
             outlook_calendar_link(booking, manage_url=manage_url),
             icon=":material/open_in_new:",
         )
+
+
+def calendly_links(booking: Booking) -> None:
+    """Calendly's own reschedule and cancel links for a booking made there."""
+    links = st.container(horizontal=True)
+    if booking.reschedule_url:
+        links.link_button(
+            "Reschedule on Calendly", booking.reschedule_url, icon=":material/update:"
+        )
+    if booking.cancel_url:
+        links.link_button("Cancel on Calendly", booking.cancel_url, icon=":material/event_busy:")

@@ -111,6 +111,17 @@ class CalendlyClient:
         return text.replace(self._token, "***") if self._token else text
 
     # -- transport -------------------------------------------------------------------
+    def _send(self, method: str, url: str, params, body) -> requests.Response:
+        """One HTTP request with the token; requests' own exceptions pass through."""
+        return self.session.request(
+            method,
+            url,
+            params=params,
+            json=body,
+            timeout=self.timeout,
+            headers={"Authorization": f"Bearer {self._token}", "Accept": "application/json"},
+        )
+
     def _once(
         self,
         method: str,
@@ -125,14 +136,7 @@ class CalendlyClient:
         where = f"{method} {url.split('?')[0]}"
         self.requests_made += 1
         try:
-            resp = self.session.request(
-                method,
-                url,
-                params=params,
-                json=body,
-                timeout=self.timeout,
-                headers={"Authorization": f"Bearer {self._token}", "Accept": "application/json"},
-            )
+            resp = self._send(method, url, params, body)
         except requests.RequestException as exc:  # timeouts and connection failures
             log.warning("Calendly %s failed: %s", where, type(exc).__name__)
             if idempotent:
@@ -235,14 +239,7 @@ class CalendlyClient:
         ``booking check --live``, which asks what the token may do."""
         url = path if path.startswith("http") else f"{self.base_url}{path}"
         try:
-            resp = self.session.request(
-                method,
-                url,
-                params=params,
-                json=body,
-                timeout=self.timeout,
-                headers={"Authorization": f"Bearer {self._token}", "Accept": "application/json"},
-            )
+            resp = self._send(method, url, params, body)
         except requests.RequestException:
             return 0
         self._note_rate_limit(resp)
