@@ -5,7 +5,7 @@ the last good copy kept, and never a time offered that a feed cannot vouch for."
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -559,3 +559,40 @@ def test_no_offered_slot_overlaps_any_feed_event(feed, buffer, minutes):
     for slot in slots:
         for ev in events:
             assert not Interval(ev.start - pad, ev.end + pad).overlaps(slot), (slot, ev)
+
+
+def test_the_booking_asks_the_feed_without_holding_the_database(feed_desk, feed_server):
+    """No lock across a network call: while the booking re-reads the analyst's feed,
+    another writer can still take the database's write lock at once."""
+    import sqlite3
+
+    writable: list[bool] = []
+
+    class CheckWhileServing:  # the server takes this lock as it answers each request
+        def __enter__(self):
+            other = sqlite3.connect(feed_desk.store.path, timeout=0.2)
+            try:
+                other.execute("BEGIN IMMEDIATE")
+                other.rollback()
+                writable.append(True)
+            except sqlite3.OperationalError:
+                writable.append(False)
+            finally:
+                other.close()
+
+        def __exit__(self, *exc):
+            return False
+
+    feed_server.lock = CheckWhileServing()
+    feed_desk.settings = replace(feed_desk.settings, feed_ttl_seconds=0)
+    booking = feed_desk.local.book(
+        BookingRequest(
+            analyst="maya",
+            meeting_type="intro",
+            start=utc(2026, 12, 14, 11),
+            name="Ada",
+            email="ada@example.com",
+            timezone="Europe/London",
+        )
+    )
+    assert booking.status == "confirmed" and writable and all(writable)

@@ -125,6 +125,8 @@ class CheckoutJourney:
             if who.provider != "local":
                 desk.handoff.direct.take_answers(attempt_id, who, meeting, request)
                 desk.offers.check_calendly_time(who, meeting, start, tz)
+            else:  # may ask the analyst's calendar feed: before the transaction, no lock held
+                desk.offers.check_local_time(who, meeting, start, tz)
             with desk.store.write():
                 for payment in earlier:
                     if payment["status"] == "open":

@@ -52,6 +52,7 @@ class LocalBooking:
             if not meeting.is_free:
                 raise pay_first(meeting)
             details, start, tz = desk.take_details(attempt_id, who, meeting, request)
+            desk.offers.check_local_time(who, meeting, start, tz)  # may ask the feed: no lock
             with desk.store.write():  # the limit, the slot and its confirmation: all or none
                 desk.limits.per_email(details.email, who.slug, name=who.name, holding=False)
                 reference = self.take_slot(attempt_id, who, meeting, details, start, tz, hold=False)
@@ -83,9 +84,10 @@ class LocalBooking:
         hold: bool,
     ) -> str:
         """Book the slot (or, with ``hold``, hold it while the visitor pays) in one write
-        transaction; returns the booking reference or raises if it is not free."""
+        transaction; returns the booking reference or raises if it is not free. The caller
+        checks first that the analyst offers the time (``offers.check_local_time``, which may
+        ask their calendar feed), before any transaction: no lock is held over the network."""
         desk = self.desk
-        desk.offers.check_local_time(who, meeting, start, visitor_zone)
         end = start + timedelta(minutes=meeting.duration_minutes)
         now = desk.clock()
         reference = new_reference()
