@@ -3,7 +3,7 @@
 python bench/webhook_server.py PORT   (settings from the environment, as the app)
 
 Beside the desk's routes it serves ``POST /bench/verify-only``: the same server stack
-reading the body through the same bounded reader and checking the signature against the
+reading the body behind the same bounded reader and checking the signature against the
 same keys, then answering, storing nothing — the ceiling the ingest is measured against.
 """
 
@@ -23,16 +23,14 @@ sys.path.insert(0, str(Path(__file__).parents[1]))
 from booking.desk import build_desk
 from booking.settings import Settings
 from booking.signatures import HEADER, SignatureError, verify
-from booking.web.api import bounded_body, error
-from booking.web.routes import create_routes
+from booking.web.api import error
+from booking.web.routes import create_routes, delivery
 
 if __name__ == "__main__":
     desk = build_desk(Settings.from_env())
 
     async def verify_only(request: Request) -> JSONResponse:
-        body = await bounded_body(request)
-        if body is None:
-            return error(413, "too_large", "too large")
+        body = await request.body()  # bounded like the webhook routes (below)
         try:
             verify(
                 request.headers.get(HEADER),
@@ -45,6 +43,9 @@ if __name__ == "__main__":
             return error(exc.status, exc.code, str(exc))
         return JSONResponse({"success": True, "outcome": "verified"})
 
-    routes = [Route("/bench/verify-only", verify_only, methods=["POST"]), *create_routes(desk)]
+    routes = [
+        Route("/bench/verify-only", delivery(verify_only), methods=["POST"]),
+        *create_routes(desk),
+    ]
     app = Starlette(routes=routes)
     uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from starlette.routing import request_response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # Our pages may be framed only by ourselves (the embed page frames the Calendly sandbox's
@@ -55,9 +56,10 @@ class BodyLimit:
     """Refuse request bodies over ``limit`` bytes with 413 and the usual error envelope:
     at once when Content-Length says so, else as soon as the streamed body passes it."""
 
-    def __init__(self, app: ASGIApp, *, limit: int) -> None:
+    def __init__(self, app: ASGIApp, *, limit: int, message: str = TOO_LARGE) -> None:
         self.app = app
         self.limit = limit
+        self.message = message
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -65,7 +67,7 @@ class BodyLimit:
             return
         declared = dict(scope.get("headers") or []).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.limit:
-            await _answer(send, 413, "too_large", TOO_LARGE)
+            await _answer(send, 413, "too_large", self.message)
             return
         seen = 0
         started = False
@@ -88,7 +90,12 @@ class BodyLimit:
             await self.app(scope, counted, watched)
         except _TooLarge:
             if not started:
-                await _answer(send, 413, "too_large", TOO_LARGE)
+                await _answer(send, 413, "too_large", self.message)
+
+
+def bounded(endpoint, *, limit: int, message: str) -> BodyLimit:
+    """A request/response endpoint served behind ``BodyLimit`` (for a ``Route``)."""
+    return BodyLimit(request_response(endpoint), limit=limit, message=message)
 
 
 async def _answer(send: Send, status: int, code: str, message: str) -> None:

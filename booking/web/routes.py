@@ -19,11 +19,9 @@ from starlette.routing import Mount, Route
 from booking.calendly.sandbox.pages import sandbox_routes
 from booking.desk import Desk
 from booking.html_page import page
-from booking.web.api import answer, bounded_body, create_api, error
-from booking.web.guards import BodyLimit, SecurityHeaders
+from booking.web.api import DELIVERY_TOO_LARGE, MAX_WEBHOOK_BYTES, answer, create_api
+from booking.web.guards import BodyLimit, SecurityHeaders, bounded
 from booking.web.owner import owner_routes
-
-TOO_LARGE = "The delivery is larger than we accept."
 
 
 def create_routes(desk: Desk) -> list:
@@ -34,9 +32,7 @@ def create_routes(desk: Desk) -> list:
         return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
 
     async def stripe_webhook(request: Request) -> JSONResponse:
-        body = await bounded_body(request)
-        if body is None:
-            return error(413, "too_large", TOO_LARGE)
+        body = await request.body()  # bounded: served behind BodyLimit below
         receipt = await run_in_threadpool(
             desk.inbox.stripe, body, request.headers.get("stripe-signature")
         )
@@ -61,8 +57,8 @@ def create_routes(desk: Desk) -> list:
     webhook = next(r for r in api.routes if getattr(r, "path", "") == "/calendly/webhook")
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
-        Route("/api/calendly/webhook", webhook.endpoint, methods=["POST"]),
-        Route("/api/stripe/webhook", stripe_webhook, methods=["POST"]),
+        Route("/api/calendly/webhook", delivery(webhook.endpoint), methods=["POST"]),
+        Route("/api/stripe/webhook", delivery(stripe_webhook), methods=["POST"]),
         Route("/followups/stop", stop_followups, methods=["GET", "POST"]),
         *owner_routes(desk),
         Mount("/api", app=BodyLimit(api, limit=desk.settings.max_body_bytes)),
@@ -72,6 +68,11 @@ def create_routes(desk: Desk) -> list:
     if desk.sandbox is not None:
         routes += sandbox_routes(desk.sandbox)
     return routes
+
+
+def delivery(endpoint) -> BodyLimit:
+    """A webhook endpoint, refusing bodies over 256 KiB before they are read."""
+    return bounded(endpoint, limit=MAX_WEBHOOK_BYTES, message=DELIVERY_TOO_LARGE)
 
 
 def create_middleware() -> list[Middleware]:
