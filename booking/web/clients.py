@@ -37,3 +37,9 @@ def _parse(text: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | 
 
 def _is_trusted(address, trusted: Sequence[Network]) -> bool:
     return any(address.version == n.version and address in n for n in trusted)
+
+
+def request_client(request, trusted: Sequence[Network]) -> str:
+    """``client_address`` for a Starlette request (its peer and headers)."""
+    peer = request.client.host if request.client else None
+    return client_address(peer, request.headers, trusted)

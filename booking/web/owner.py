@@ -16,7 +16,7 @@ from booking.desk import Desk
 from booking.desk.signin import COOKIE
 from booking.errors import InvalidInput, TooManyRequests
 from booking.html_page import page
-from booking.web.clients import client_address
+from booking.web.clients import request_client
 
 MAX_FORM_BYTES = 4096
 
@@ -33,8 +33,7 @@ def owner_routes(desk: Desk) -> list[Route]:
         if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
             return _form(desk, "That was more than a password.", 413)
         form = await request.form()
-        peer = request.client.host if request.client else None
-        client = client_address(peer, request.headers, desk.settings.proxy_networks)
+        client = request_client(request, desk.settings.proxy_networks)
         try:
             token = await run_in_threadpool(
                 desk.signin.sign_in, str(form.get("password") or ""), client
