@@ -6,6 +6,7 @@ import argparse
 import os
 import secrets
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from booking.calendly.sandbox import WEBHOOK_EVENTS
@@ -139,20 +140,21 @@ def _demo_data(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _followups(settings: Settings, _: argparse.Namespace) -> int:
-    desk = desk_for(settings)
-    done = desk.followups.run()
-    sent = desk.deliver_mail()
-    print(f"Follow-ups: {dict(done) or 'none due'}; mail: {dict(sent) or 'nothing due'}.")
-    return 0
+def _mailing(label: str, job) -> Callable[[Settings, argparse.Namespace], int]:
+    """A command that runs one of the desk's mailing jobs, then sends what it queued."""
+
+    def command(settings: Settings, _: argparse.Namespace) -> int:
+        desk = desk_for(settings)
+        done = job(desk)
+        sent = desk.deliver_mail()
+        print(f"{label}: {dict(done) or 'none due'}; mail: {dict(sent) or 'nothing due'}.")
+        return 0
+
+    return command
 
 
-def _reminders(settings: Settings, _: argparse.Namespace) -> int:
-    desk = desk_for(settings)
-    done = desk.reminders.run()
-    sent = desk.deliver_mail()
-    print(f"Reminders: {dict(done) or 'none due'}; mail: {dict(sent) or 'nothing due'}.")
-    return 0
+_followups = _mailing("Follow-ups", lambda desk: desk.followups.run())
+_reminders = _mailing("Reminders", lambda desk: desk.reminders.run())
 
 
 def _mail(settings: Settings, _: argparse.Namespace) -> int:

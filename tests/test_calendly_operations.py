@@ -14,6 +14,7 @@ import requests
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from booking.calendly.scopes import ALL_SCOPES
 from booking.desk.wiring import desk_for
 from booking.errors import CalendlyRateLimited
 from booking.settings import Settings
@@ -24,15 +25,6 @@ from tests.servers import free_port, serve
 ROOT = Path(__file__).parents[1]
 QUICK = "https://api.calendly.com/event_types/SBXQUICKCALL0001"
 STRATEGY = "https://api.calendly.com/event_types/SBXSTRATEGY00001"
-ALL = (
-    "users:read",
-    "event_types:read",
-    "availability:read",
-    "scheduling_links:write",
-    "scheduled_events:read",
-    "scheduled_events:write",
-    "webhooks:write",
-)
 
 
 def book_quietly(desk, n: int, *, after=None) -> list[dict]:
@@ -218,7 +210,7 @@ def test_check_live_says_per_capability_what_the_token_can_do(cli_env, capsys):
     names what fails and the scope to add; the full set passes."""
     settings = Settings.load()
     desk = desk_for(settings)
-    desk.sandbox.scopes = set(ALL) - {"scheduled_events:write", "webhooks:write"}
+    desk.sandbox.scopes = set(ALL_SCOPES) - {"scheduled_events:write", "webhooks:write"}
     assert cli_env(["check", "--live"]) == 1
     out = capsys.readouterr().out
     lines = {line.split()[1]: line for line in out.splitlines() if line.startswith("  ")}
@@ -228,9 +220,9 @@ def test_check_live_says_per_capability_what_the_token_can_do(cli_env, capsys):
     assert "FIX" in lines["webhooks"] and "webhooks:write" in lines["webhooks"]
     assert lines["reconciliation"].lstrip().startswith("ok")
     assert desk.store.db.execute("SELECT count(*) FROM sandbox_invitees").fetchone()[0] == 0
-    desk.sandbox.scopes = set(ALL)
+    desk.sandbox.scopes = set(ALL_SCOPES)
     assert cli_env(["check", "--live"]) == 0
-    desk.sandbox.scopes = set(ALL) - {"availability:read"}
+    desk.sandbox.scopes = set(ALL_SCOPES) - {"availability:read"}
     with pytest.raises(CalendlyRateLimited.__mro__[1]):  # CalendlyError: the times are refused
         desk.calendly.available_times(QUICK, desk.clock(), desk.clock() + timedelta(days=1))
 

@@ -91,7 +91,7 @@ class Context:
     mail_transport: SmtpTransport | None = None
     availability_cache: TTLCache = field(default_factory=lambda: TTLCache(60))
     catalogue_cache: TTLCache = field(default_factory=lambda: TTLCache(300))
-    modes: Modes | None = None
+    modes: Modes = field(init=False)  # derived from the wiring above, once
     feeds: BusyFeeds | None = None  # local analysts' own calendars (busy_feeds)
 
     def __post_init__(self) -> None:
@@ -99,13 +99,12 @@ class Context:
             self.feeds = BusyFeeds(
                 self.store, ttl_seconds=self.settings.feed_ttl_seconds, clock=self.clock
             )
-        if self.modes is None:
-            self.modes = Modes.of(
-                self.settings.public_url,
-                calendly_sandbox=self.sandbox is not None,
-                checkout_sandbox=self.checkout_sandbox is not None,
-                stripe=self.stripe is not None,
-            )
+        self.modes = Modes.of(
+            self.settings.public_url,
+            calendly_sandbox=self.sandbox is not None,
+            checkout_sandbox=self.checkout_sandbox is not None,
+            stripe=self.stripe is not None,
+        )
 
     @property
     def brand(self) -> str:

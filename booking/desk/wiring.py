@@ -16,7 +16,7 @@ from booking.cache import TTLCache
 from booking.calendly.client import CalendlyClient
 from booking.calendly.sandbox import CalendlySandbox
 from booking.desk import Desk
-from booking.desk.context import Clock, Modes, system_clock
+from booking.desk.context import Clock, system_clock
 from booking.domain.catalogue import Catalogue
 from booking.errors import ConfigError
 from booking.mail import from_settings
@@ -76,12 +76,6 @@ def build_desk(
         stripe=stripe,
         mail_transport=from_settings(settings),
         availability_cache=TTLCache(settings.calendly_cache_seconds),
-        modes=Modes.of(
-            settings.public_url,
-            calendly_sandbox=sandbox is not None,
-            checkout_sandbox=checkout_sandbox is not None,
-            stripe=stripe is not None,
-        ),
     )
     if checkout_sandbox is not None:  # paying in the sandbox settles at once, like a webhook
         checkout_sandbox.on_paid = desk.checkout.settle_quietly
