@@ -182,7 +182,7 @@ def test_refused_deliveries_after_the_last_verified_one_raise_the_owner_alarm(sa
     desk = sandbox_desk
     client = TestClient(Starlette(routes=create_routes(desk)))
     body = json.dumps({"event": "ping", "created_at": "2026-12-07T08:00:00.000000Z"}).encode()
-    good = sign(body, desk.inbox.signing_keys()[0], int(clock().timestamp()))
+    good = sign(body, next(desk.inbox.signing_keys()), int(clock().timestamp()))
     assert (
         client.post(
             "/api/calendly/webhook", content=body, headers={"Calendly-Webhook-Signature": good}

@@ -257,7 +257,7 @@ def test_the_confirmation_page_turns_confirmed_when_the_webhook_has_landed(env):
     assert "Waiting for Calendly's confirmation" in at.info[0].value
     body = env.store.db.execute("SELECT body FROM sandbox_deliveries").fetchone()[0].encode()
     receipt = env.inbox.calendly(
-        body, sign(body, env.inbox.signing_keys()[0], int(env.clock().timestamp()))
+        body, sign(body, next(env.inbox.signing_keys()), int(env.clock().timestamp()))
     )
     assert receipt.status == 200
     at.run()

@@ -13,7 +13,7 @@ JSON, answered 400), never a server error that would make the sender retry for a
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -51,11 +51,13 @@ class Inbox:
         self.desk = desk
 
     # -- Calendly ------------------------------------------------------------------------
-    def signing_keys(self) -> list[str]:
-        keys = [k.strip() for k in self.desk.settings.calendly_signing_key.split(",")]
-        return [k for k in keys if k] + (
-            self.desk.sandbox.signing_keys() if self.desk.sandbox else []
-        )
+    def signing_keys(self) -> Iterator[str]:
+        """The keys a Calendly delivery may be signed with: the configured ones, then (only
+        if none of those matched, since it costs a read) the sandbox's subscriptions'."""
+        keys = (k.strip() for k in self.desk.settings.calendly_signing_key.split(","))
+        yield from (k for k in keys if k)
+        if self.desk.sandbox:
+            yield from self.desk.sandbox.signing_keys()
 
     def calendly(self, body: bytes, signature: str | None) -> Receipt:
         """One Calendly delivery, applied once per (event, invitee) whatever the order."""
