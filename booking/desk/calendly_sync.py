@@ -95,26 +95,22 @@ class CalendlySync:
         desk.offers.forget_availability(
             (payload.get("scheduled_event") or {}).get("event_type", "")
         )
-        uri = payload.get("uri") or ""
-        row = desk.store.booking_by_invitee(uri)
+        if event == webhooks.CREATED and (quiet or not desk.settings.calendly_confirmations):
+            return  # nothing is sent for it
+        if event == webhooks.CANCELED and payload.get("rescheduled"):
+            return  # the new booking's own delivery says what follows
+        row = desk.store.booking_by_invitee(payload.get("uri") or "")
         if row is None:
             return
         if event == webhooks.CREATED:
             upcoming = parse_iso(row["start_utc"]) > desk.clock()
-            if (
-                desk.settings.calendly_confirmations
-                and not quiet
-                and upcoming
-                and row["status"] == BookingStatus.CONFIRMED
-            ):
+            if upcoming and row["status"] == BookingStatus.CONFIRMED:
                 desk.send(
                     calendly_confirmation,
                     desk.booking(row["reference"]),
                     cancel_url=row["cancel_url"] or "",
                     reschedule_url=row["reschedule_url"] or "",
                 )
-        elif payload.get("rescheduled"):
-            return
         elif quiet:
             if row["attempt_id"]:
                 desk.checkout.refund_paid(row["attempt_id"], reason="canceled")
