@@ -25,6 +25,7 @@ MIGRATIONS = {
         "m007_calendly_answers_reconcile",
         "m008_erasure_and_retention",
         "m009_stalled_attempts_index",
+        "m011_calendly_attempt_lookup",
     ],
     "calendly_sandbox": [
         "s001_sandbox_tables",

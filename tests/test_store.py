@@ -48,6 +48,7 @@ def test_migrations_create_the_tables_in_wal_mode(tmp_path):
         "m008_erasure_and_retention",
         "m009_stalled_attempts_index",
         "m010_limits_refusals_health",
+        "m011_calendly_attempt_lookup",
     ]
 
 

@@ -352,6 +352,42 @@ def test_without_utm_content_the_attempt_is_found_by_email_type_and_time(client,
     assert bookings(desk)[0]["attempt_id"] == attempt
 
 
+def test_an_invitee_booked_straight_on_calendly_is_applied_without_reading_every_attempt(
+    desk, clock
+):
+    """With 20,000 attempts stored, an invitee with no utm_content and no attempt of ours
+    (booked on Calendly's own page) is looked up through an index: a handful of rows read
+    (SQLite's instruction count), not the whole table, as every such delivery would."""
+    desk.store.db.conn.executemany(
+        "INSERT INTO attempts (id, created_at, updated_at, source, status, provider, email, "
+        "meeting_type, slot_start) VALUES (?, ?, ?, 'web', 'started', ?, ?, ?, ?)",
+        (
+            (
+                f"old_{i}",
+                "2026-01-01T00:00:00+00:00",
+                "2026-01-01T00:00:00+00:00",
+                "calendly" if i % 2 else "local",
+                f"p{i}@example.com",
+                "https://api.calendly.com/event_types/CCCCCCCCCCCCCCCC",
+                f"2026-{1 + i % 9:02d}-{1 + i % 28:02d}T{i % 24:02d}:00:00+00:00",
+            )
+            for i in range(20_000)
+        ),
+    )
+    desk.store.db.conn.commit()
+    body = example("webhook_invitee_created.json")
+    body["payload"]["tracking"]["utm_content"] = None
+    raw = json.dumps(body).encode()
+    steps = []
+    desk.store.db.conn.set_progress_handler(lambda: steps.append(1), 100)
+    try:
+        receipt = desk.inbox.calendly(raw, sign(raw, KEY, int(clock().timestamp())))
+    finally:
+        desk.store.db.conn.set_progress_handler(None, 0)
+    assert receipt.outcome == "applied" and bookings(desk)[0]["attempt_id"] is None
+    assert len(steps) * 100 < 20_000  # one instruction per attempt would already be more
+
+
 def test_a_booking_delivery_drops_the_cached_availability(client, desk, clock):
     """After invitee.created for an event type, its times are fetched afresh."""
     from zoneinfo import ZoneInfo

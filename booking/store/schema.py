@@ -351,3 +351,14 @@ def m009_stalled_attempts_index(db: Database) -> None:
         "CREATE INDEX attempts_stalled ON attempts (created_at) WHERE at_booked IS NULL "
         "AND coalesce(at_link_created, at_payment_started) IS NOT NULL"
     )
+
+
+@migrations()
+def m011_calendly_attempt_lookup(db: Database) -> None:
+    """A Calendly invitee that arrives without our utm_content is matched to its attempt by
+    event type, start and email: through a partial index of Calendly attempts, instead of a
+    read of every attempt for each such delivery (17 deliveries/s at 200,000 attempts)."""
+    db.execute(
+        "CREATE INDEX attempts_calendly_slot ON attempts (slot_start, meeting_type) "
+        "WHERE provider = 'calendly'"
+    )
