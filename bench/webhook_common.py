@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT))
 from booking.signatures import sign  # noqa: E402
 
 KEY = "bench-signing-key"
+CATALOGUE = str(ROOT / "data/analysts.toml")
 EXAMPLE = json.loads((ROOT / "tests/calendly_examples/webhook_invitee_created.json").read_text())
 CANCELED = json.loads((ROOT / "tests/calendly_examples/webhook_invitee_canceled.json").read_text())
 
@@ -55,7 +56,7 @@ def start_server(port: int, db: str) -> subprocess.Popen:
         **os.environ,
         "BOOKING_DB_PATH": db,
         "CALENDLY_WEBHOOK_SIGNING_KEY": KEY,
-        "BOOKING_CATALOGUE": str(ROOT / "data/analysts.toml"),
+        "BOOKING_CATALOGUE": CATALOGUE,
         "BOOKING_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "CALENDLY_RECONCILE_MINUTES": "0",
     }
