@@ -5,7 +5,9 @@ Concurrent keep-alive senders POST signed, distinct deliveries to the uvicorn-se
 history (100,000 attempts of demo data, their bookings and funnel); the invitees come with
 no utm_content and match no attempt, as when booked on Calendly's own page. Prints
 deliveries/s, p50 and p99 latency, and, in the same run against the same server, how fast
-a route that only reads the body and checks the signature answers → the ratio.
+a route that only reads the body and checks the signature answers → the ratio. Last, the
+writer by itself: more deliveries through the desk's group commit in this process, in
+batches of SENDERS with no HTTP at all, which bounds what one server process can ingest.
 Goal: ratio >= 0.4 of that ceiling, p99 <= 50 ms.
 """
 
@@ -19,6 +21,7 @@ from pathlib import Path
 
 from webhook_common import (
     CATALOGUE,
+    KEY,
     VERIFY_ONLY,
     deliveries,
     free_port,
@@ -29,6 +32,7 @@ from webhook_common import (
 
 from booking.desk import build_desk
 from booking.settings import Settings
+from booking.signatures import sign
 
 SENDERS = 16
 INVITEES = 3000
@@ -56,7 +60,8 @@ async def send_all(port: int, requests: list[bytes]) -> list[float]:
 
 
 def main() -> dict:
-    bodies, _ = deliveries(INVITEES)
+    bodies, _ = deliveries(2 * INVITEES)
+    bodies, alone = bodies[: len(bodies) // 2], bodies[len(bodies) // 2 :]  # other invitees
     port = free_port()
     db = str(Path(tempfile.mkdtemp()) / "ingest.db")
     history = build_desk(Settings(db_path=db, catalogue_path=CATALOGUE))
@@ -70,6 +75,7 @@ def main() -> dict:
         rate, latencies = timed_run(port, requests)
     finally:
         server.kill()
+        server.wait()
     cuts = statistics.quantiles(latencies, n=100)
     return {
         "n": len(requests),
@@ -77,7 +83,21 @@ def main() -> dict:
         "p50": cuts[49] * 1000,
         "p99": cuts[98] * 1000,
         "ceiling": ceiling,
+        "alone": writer_alone(db, alone),
     }
+
+
+def writer_alone(db: str, bodies: list[bytes]) -> float:
+    """Deliveries per second through the desk's group commit, with no HTTP."""
+    desk = build_desk(Settings(db_path=db, catalogue_path=CATALOGUE, calendly_signing_key=KEY))
+    batches = [
+        [(b, sign(b, KEY, int(time.time()))) for b in bodies[i : i + SENDERS]]
+        for i in range(0, len(bodies), SENDERS)
+    ]
+    t0 = time.perf_counter()
+    for batch in batches:
+        desk.inbox.calendly_batch(batch)
+    return len(bodies) / (time.perf_counter() - t0)
 
 
 def timed_run(port: int, requests: list[bytes]) -> tuple[float, list[float]]:
@@ -98,4 +118,8 @@ if __name__ == "__main__":
     print(
         f"  verify-only ceiling of the same server (read body, check signature, answer): "
         f"{r['ceiling']:.0f}/s; ratio {r['rate'] / r['ceiling']:.2f} (goal >= 0.4)"
+    )
+    print(
+        f"  the writer alone (batches of {SENDERS}, no HTTP): {r['alone']:.0f}/s, "
+        f"{r['alone'] / r['ceiling']:.2f} of the ceiling: the most one server process can ingest"
     )
