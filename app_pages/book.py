@@ -32,7 +32,7 @@ meeting = steps.meeting_step(desk, analyst)
 if meeting is None:
     st.stop()
 
-days = steps.date_step(desk, analyst, meeting, tz, twelve)
+days = steps.date_step(desk, analyst, meeting, tz)
 if not days:
     st.stop()
 

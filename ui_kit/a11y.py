@@ -74,11 +74,6 @@ def focus_step(key: str, target: str) -> None:
     )
 
 
-def field_error(key: str, message: str) -> None:
-    """The error under a field (inside ``st.container(key=key)``), announced as an alert."""
-    st.error(message, icon=":material/error:")
-
-
 def mark_invalid(keys: list[str]) -> None:
     """Set ``aria-invalid`` on the input of each ``st.container(key=…)`` in ``keys``, point
     its ``aria-describedby`` at the error shown with it, and focus the first one."""

@@ -254,7 +254,7 @@ def on_slot(desk: Desk) -> None:
         )
 
 
-def date_step(desk: Desk, analyst: Analyst, meeting: MeetingType, tz, twelve: bool):
+def date_step(desk: Desk, analyst: Analyst, meeting: MeetingType, tz):
     """The month calendar; returns (the chosen day's slots by ISO start, or None)."""
     with st.container(key="step-date"):
         st.header("3. Date and time")

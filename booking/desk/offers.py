@@ -175,16 +175,14 @@ class Offers:
         busy = self.local_busy(analyst, start - pad, end + pad)
         return free_slots(analyst, meeting, busy, now=now, start=start, end=end)
 
-    def local_busy(
-        self, who: Analyst, start: datetime, end: datetime, *, fresh: bool = False
-    ) -> list[Interval]:
+    def local_busy(self, who: Analyst, start: datetime, end: datetime) -> list[Interval]:
         """What blocks a local analyst in [start, end): bookings and live holds, days off
-        (public holidays, time off) and the events in their own calendar feeds (asked
-        again first with ``fresh``). CalendarUnavailable when a feed was never read."""
+        (public holidays, time off) and the events in their own calendar feeds.
+        CalendarUnavailable when a feed was never read."""
         busy = self.desk.store.busy(who.slug, start, end, now=self.desk.clock())
         busy += closed_intervals(who, start, end)
         if who.busy_feeds:
-            busy += self.desk.feeds.busy(who, start, end, fresh=fresh)
+            busy += self.desk.feeds.busy(who, start, end)
         return busy
 
     def calendly_slots(

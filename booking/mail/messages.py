@@ -1,16 +1,9 @@
-"""Branded emails: each renderer turns plain values into a ``Mail`` (text + escaped HTML).
-
-A renderer turns plain values into a ``Mail``; ``enqueue`` stores it once per key as a whole
-RFC 5322 message; ``deliver_due`` sends what is due through a transport you pass in (none:
-the mail is *kept* for the owner to read on the outbox page). Failed sends back off and are
-retried, then given up. Sending is claimed row by row with a compare-and-set update, so two
-deliverers running at once never send one mail twice.
-"""
+"""Branded emails: each renderer turns plain values into a ``Mail`` (text + escaped HTML),
+which ``booking.mail.outbox`` stores and sends."""
 
 from __future__ import annotations
 
 import html
-import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,8 +13,6 @@ from email.utils import format_datetime, make_msgid
 from zoneinfo import ZoneInfo
 
 from booking.mail.ics import booking_ics
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

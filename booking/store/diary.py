@@ -166,12 +166,3 @@ class Diary:
                 ).rowcount
                 == 1
             )
-
-    def reminders_sent(self, reference: str) -> list[dict]:
-        return list(
-            self.store.db.query(
-                "SELECT start_utc, hours, sent_at FROM reminders_sent WHERE reference = ? "
-                "ORDER BY sent_at",
-                [reference],
-            )
-        )

@@ -394,7 +394,3 @@ class Store:
 
     def last_verified_delivery(self) -> str | None:
         return webhooks.last_verified(self.db)
-
-    def record_reconcile(self, *, now: datetime, fixed: dict) -> None:
-        with self.write() as db:
-            webhooks.record_reconcile(db, now=now, fixed=fixed)

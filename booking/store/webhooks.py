@@ -1,9 +1,8 @@
-"""Webhook deliveries as received (``webhook_deliveries``), the deliveries applied once
-(``webhook_applied``) and reconciliation runs (``reconcile_runs``)."""
+"""Webhook deliveries as received (``webhook_deliveries``) and the deliveries applied once
+(``webhook_applied``); reconciliation runs are ``booking.store.calendly``'s."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 from sqlite_utils import Database
@@ -81,11 +80,4 @@ def claim(db: Database, event: str, payload_uri: str, *, delivery_id, now: datet
             "VALUES (?, ?, ?, ?)",
             [event, payload_uri, delivery_id, iso(now)],
         ).rowcount
-    )
-
-
-def record_reconcile(db: Database, *, now: datetime, fixed: dict) -> None:
-    db.execute(
-        "INSERT INTO reconcile_runs (at, fixed, detail) VALUES (?, ?, ?)",
-        [iso(now), sum(fixed.values()), json.dumps(fixed, sort_keys=True)],
     )

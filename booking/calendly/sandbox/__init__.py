@@ -104,10 +104,6 @@ class CalendlySandbox:
         """An event type's API URI."""
         return self.host.event_type_uri(uuid)
 
-    def slot_url(self, et: dict, start: datetime) -> str:
-        """The booking page opened on one free time."""
-        return self.host.slot_url(et, start)
-
     @staticmethod
     def _event_type(uri_or_uuid: str) -> dict | None:
         """An event type by URI or uuid (tests pick theirs with it)."""
