@@ -32,7 +32,8 @@ def wall_to_utc(day: date, wall: time, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, wall, tzinfo=zone).astimezone(UTC)
 
 
-def _merge(intervals: Iterable[Interval]) -> list[Interval]:
+def merge(intervals: Iterable[Interval]) -> list[Interval]:
+    """Overlapping or touching intervals joined, in order."""
     merged: list[Interval] = []
     for iv in sorted(intervals):
         if merged and iv.start <= merged[-1].end:
@@ -79,7 +80,7 @@ def free_slots(
     latest = min(end, now + timedelta(days=analyst.horizon_days))
     if earliest >= latest:
         return []
-    blocked = _merge(Interval(b.start - buffer, b.end + buffer) for b in busy)
+    blocked = merge(Interval(b.start - buffer, b.end + buffer) for b in busy)
     blocked_starts = [b.start for b in blocked]
 
     def is_free(slot: Interval) -> bool:

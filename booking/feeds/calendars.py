@@ -12,7 +12,6 @@ check is never offered.
 from __future__ import annotations
 
 import bisect
-import hashlib
 import logging
 import threading
 from collections import Counter
@@ -24,7 +23,7 @@ from zoneinfo import ZoneInfo
 import requests
 
 from booking.domain.catalogue import Analyst, feed_label
-from booking.domain.slots import Interval
+from booking.domain.slots import Interval, merge
 from booking.errors import CalendarUnavailable
 from booking.feeds.fetch import FeedError, Fetched, fetch
 from booking.feeds.parse import FeedUnreadable, busy_intervals
@@ -50,9 +49,7 @@ class FeedStatus:
 
 @dataclass
 class _Window:
-    key: tuple
-    start: datetime
-    end: datetime
+    key: tuple  # (zone, first, last): the body it came from is the feed's current one
     starts: list[datetime]
     ends: list[datetime]
     blocks: list[Interval]
@@ -63,7 +60,6 @@ class _Feed:
     lock: threading.Lock = field(default_factory=threading.Lock)
     loaded: bool = False
     body: bytes | None = None
-    digest: str = ""
     etag: str | None = None
     last_modified: str | None = None
     fetched_at: datetime | None = None
@@ -71,17 +67,6 @@ class _Feed:
     failed_at: datetime | None = None
     error: str | None = None
     window: _Window | None = None
-
-
-def _merge(blocks: Iterable[Interval]) -> list[Interval]:
-    merged: list[Interval] = []
-    for block in sorted(blocks):
-        if merged and block.start <= merged[-1].end:
-            if block.end > merged[-1].end:
-                merged[-1] = Interval(merged[-1].start, block.end)
-        else:
-            merged.append(block)
-    return merged
 
 
 def _when(text: str | None) -> datetime | None:
@@ -186,7 +171,6 @@ class BusyFeeds:
             return
         if row["body"] is not None:
             state.body = bytes(row["body"])
-            state.digest = hashlib.sha256(state.body).hexdigest()
             state.etag, state.last_modified = row["etag"], row["last_modified"]
             state.fetched_at = _when(row["fetched_at"])
         state.checked_at = _when(row["checked_at"])
@@ -217,7 +201,7 @@ class BusyFeeds:
             copies.save(
                 db, feed, body=got.body, etag=got.etag, last_modified=got.last_modified, now=now
             )
-        state.body, state.digest = got.body, window.key[0]
+        state.body = got.body
         state.etag, state.last_modified, state.fetched_at = got.etag, got.last_modified, now
         state.window = window
 
@@ -237,12 +221,9 @@ class BusyFeeds:
 
     def _expand(self, body: bytes, analyst: Analyst, now: datetime) -> _Window:
         start, end = self._bounds(analyst, now)
-        digest = hashlib.sha256(body).hexdigest()
-        blocks = _merge(busy_intervals(body, ZoneInfo(analyst.timezone), start, end))
+        blocks = merge(busy_intervals(body, ZoneInfo(analyst.timezone), start, end))
         return _Window(
-            (digest, analyst.timezone, start, end),
-            start,
-            end,
+            (analyst.timezone, start, end),
             [b.start for b in blocks],
             [b.end for b in blocks],
             blocks,
@@ -254,7 +235,7 @@ class BusyFeeds:
         first, last = self._bounds(analyst, self.clock())
         if not (first <= start and end <= last):  # far from today: expand just that range
             return busy_intervals(state.body or b"", ZoneInfo(analyst.timezone), start, end)
-        key = (state.digest, analyst.timezone, first, last)
+        key = (analyst.timezone, first, last)
         if state.window is None or state.window.key != key:
             state.window = self._expand(state.body or b"", analyst, self.clock())
         w = state.window
