@@ -142,7 +142,7 @@ class CalendlySync:
         stopped: datetime | None = None
         at = start  # the start of the event being read
         try:
-            user = desk.catalogue_cache.get("calendly-user", client.me)
+            user = desk.offers.calendly_user()
             query = events_query(user["uri"], start, now + timedelta(days=horizon))
             pages = client.pages("/scheduled_events", query)
             while stopped is None:

@@ -144,7 +144,7 @@ class DirectBooking:
         desk = self.desk
         try:
             client = desk.offers.calendly()
-            user = desk.catalogue_cache.get("calendly-user", client.me)
+            user = desk.offers.calendly_user()
             events = client.scheduled_events(
                 user["uri"],
                 min_start=start,

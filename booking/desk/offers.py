@@ -81,16 +81,22 @@ class Offers:
             )
         return analyst
 
+    def calendly_user(self) -> dict:
+        """The Calendly account's user (``GET /users/me``), cached."""
+        return self.desk.catalogue_cache.get("calendly-user", self.calendly().me)
+
+    def calendly_event_types(self) -> list[dict]:
+        """The account's active event types (``GET /event_types``), cached."""
+        uri = self.calendly_user()["uri"]
+        return self.desk.catalogue_cache.get(
+            ("event-types", uri), lambda: self.calendly().event_types(uri)
+        )
+
     def meeting_types(self, analyst: Analyst) -> tuple[MeetingType, ...]:
         """What the analyst offers: the catalogue's types, or Calendly's active event types."""
         if analyst.provider == "local":
             return analyst.meeting_types
-        client = self.calendly()
-        cache = self.desk.catalogue_cache
-        user = cache.get("calendly-user", client.me)
-        event_types = cache.get(
-            ("event-types", user["uri"]), lambda: client.event_types(user["uri"])
-        )
+        user = self.calendly_user()
         return tuple(
             MeetingType(
                 id=et["uri"],
@@ -100,20 +106,17 @@ class Offers:
                 currency=analyst.currency,
                 description=et.get("description_plain") or "",
             )
-            for et in event_types
+            for et in self.calendly_event_types()
             if offered(et, user["uri"], analyst.event_types)
         )
 
     def calendly_event_type(self, event_type_uri: str) -> dict:
         """An event type as Calendly describes it (locations, custom questions): from the
         list already read, else ``GET /event_types/{uuid}`` (both cached)."""
-        client = self.calendly()
-        cache = self.desk.catalogue_cache
-        user = cache.get("calendly-user", client.me)
-        listed = cache.get(("event-types", user["uri"]), lambda: client.event_types(user["uri"]))
+        listed = self.calendly_event_types()
         found = next((et for et in listed if et.get("uri") == event_type_uri), None)
-        return found or cache.get(
-            ("event-type", event_type_uri), lambda: client.event_type(event_type_uri)
+        return found or self.desk.catalogue_cache.get(
+            ("event-type", event_type_uri), lambda: self.calendly().event_type(event_type_uri)
         )
 
     def booking_form(self, event_type_uri: str) -> BookingForm:
