@@ -63,10 +63,9 @@ def lifespan_for(desk: Desk):
         local = [a for a in desk.catalogue.analysts if a.busy_feeds]
         if local:  # read the analysts' calendars ahead of visitors (at once, then each TTL)
             every = max(desk.settings.feed_ttl_seconds, 30)
-            jobs.append(Periodic("calendar-feeds", every, lambda: desk.feeds.refresh(local)))
-            threading.Thread(
-                target=lambda: desk.feeds.refresh(local), name="calendar-feeds-first", daemon=True
-            ).start()
+            jobs.append(
+                Periodic("calendar-feeds", every, lambda: desk.feeds.refresh(local), first=0)
+            )
         if desk.settings.retention_days > 0:  # daily, and a minute after each start
             jobs.append(Periodic("retention", 24 * 3600, desk.privacy.retention_run, first=60))
         if desk.settings.reconcile_minutes > 0:
