@@ -553,7 +553,8 @@ def test_no_offered_slot_overlaps_any_feed_event(feed, buffer, minutes):
     )
     meeting = analyst.meeting_types[0].model_copy(update={"duration_minutes": minutes})
     start, end = utc(2027, 3, 21), utc(2027, 4, 8)
-    busy = busy_intervals(data, LONDON, start, end)
+    reach = timedelta(minutes=buffer + minutes)  # as the desk reads: a slot may end past `end`
+    busy = busy_intervals(data, LONDON, start - reach, end + reach)
     slots = free_slots(analyst, meeting, busy, now=utc(2027, 3, 1), start=start, end=end)
     pad = timedelta(minutes=buffer)
     for slot in slots:
