@@ -68,9 +68,10 @@ class Handoff:
         with desk.failure_recorded(attempt_id, funnel.HANDOFF_FAILED):
             who = desk.offers.calendly_analyst_for(request.meeting_type)
             meeting = desk.offers.meeting_type(who, request.meeting_type)
+        request = replace(request, analyst=who.slug)  # found once, not again in prepare
         if meeting.is_free:
             return self.link_for(request), False
-        return desk.checkout.start(replace(request, analyst=who.slug)), True
+        return desk.checkout.start(request), True
 
     def prepare(
         self, request: BookingRequest, attempt_id: str

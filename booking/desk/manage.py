@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from booking.desk.offers import slot_taken
 from booking.domain.funnel import BookingStatus
 from booking.domain.records import Booking, new_manage_token
-from booking.domain.request import zone
+from booking.domain.request import in_utc, zone
 from booking.domain.slots import Interval, free_slots, group_by_day
 from booking.errors import InvalidInput, NotBookable, NotFound
 from booking.mail import rescheduled, when
@@ -108,8 +108,7 @@ class Manage:
         someone has that time, SlotUnavailable when it is not offered at all."""
         booking = self.open(reference, token)
         tz = zone(timezone)
-        if start.tzinfo is None:
-            raise InvalidInput("The start time needs a UTC offset, e.g. +00:00.", field="startTime")
+        start = in_utc(start)
         self._movable(booking)
         if start == booking.start:
             return booking

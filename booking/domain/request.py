@@ -38,9 +38,14 @@ class BookingRequest:
 
     def utc_start(self) -> datetime:
         """The start in UTC; the visitor must have said which offset they meant."""
-        if self.start.tzinfo is None:
-            raise InvalidInput("The start time needs a UTC offset, e.g. +00:00.", field="startTime")
-        return self.start.astimezone(UTC)
+        return in_utc(self.start)
+
+
+def in_utc(start: datetime) -> datetime:
+    """A start time the visitor gave, in UTC: it must say which offset was meant."""
+    if start.tzinfo is None:
+        raise InvalidInput("The start time needs a UTC offset, e.g. +00:00.", field="startTime")
+    return start.astimezone(UTC)
 
 
 @dataclass(frozen=True)
