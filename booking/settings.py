@@ -308,7 +308,12 @@ class Settings(_Declared):
             str(getattr(self, f.name))
             for f in dataclasses.fields(self)
             if f.metadata["secret"] and getattr(self, f.name)
-        ] + [k.strip() for k in self.calendly_signing_key.split(",") if k.strip()]
+        ] + list(self.calendly_signing_keys)
+
+    @property
+    def calendly_signing_keys(self) -> tuple[str, ...]:
+        """CALENDLY_WEBHOOK_SIGNING_KEY's comma-separated keys (the new one and a retiring one)."""
+        return tuple(k.strip() for k in self.calendly_signing_key.split(",") if k.strip())
 
     @property
     def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:

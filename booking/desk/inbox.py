@@ -54,8 +54,7 @@ class Inbox:
     def signing_keys(self) -> Iterator[str]:
         """The keys a Calendly delivery may be signed with: the configured ones, then (only
         if none of those matched, since it costs a read) the sandbox's subscriptions'."""
-        keys = (k.strip() for k in self.desk.settings.calendly_signing_key.split(","))
-        yield from (k for k in keys if k)
+        yield from self.desk.settings.calendly_signing_keys
         if self.desk.sandbox:
             yield from self.desk.sandbox.signing_keys()
 
