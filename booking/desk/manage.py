@@ -21,7 +21,7 @@ from booking.desk.offers import slot_taken
 from booking.domain.funnel import BookingStatus
 from booking.domain.records import Booking, new_manage_token
 from booking.domain.request import in_utc, zone
-from booking.domain.slots import Interval, free_slots, group_by_day
+from booking.domain.slots import Interval, group_by_day
 from booking.errors import InvalidInput, NotBookable, NotFound
 from booking.mail import rescheduled, when
 from booking.mail.ics import booking_ics
@@ -89,16 +89,15 @@ class Manage:
         """The times this booking could move to (same analyst and meeting type), by the
         visitor's date; its own time does not stand in its way."""
         self._movable(booking)
-        desk, who, meeting = self.desk, booking.analyst, booking.meeting
-        now = desk.clock()
-        end = now + timedelta(days=who.horizon_days)
-        pad = timedelta(minutes=who.buffer_minutes + meeting.duration_minutes)
-        busy = desk.offers.local_busy(who, now - pad, end + pad)
-        own = Interval(booking.start, booking.end)
-        if own in busy:
-            busy.remove(own)
-        slots = free_slots(who, meeting, busy, now=now, start=now, end=end)
-        return group_by_day([s for s in slots if s != own], tz)
+        who, now = booking.analyst, self.desk.clock()
+        slots = self.desk.offers.local_slots(
+            who,
+            booking.meeting,
+            now,
+            now + timedelta(days=who.horizon_days),
+            besides=Interval(booking.start, booking.end),
+        )
+        return group_by_day(slots, tz)
 
     def reschedule(
         self, reference: str | None, token: str | None, start: datetime, timezone: str

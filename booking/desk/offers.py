@@ -173,10 +173,26 @@ class Offers:
         meeting = self.meeting_type(analyst, meeting_id)
         if analyst.provider == "calendly":
             return self.calendly_slots(meeting, start, end, client=client)
-        now = self.desk.clock()
-        pad = timedelta(minutes=analyst.buffer_minutes + meeting.duration_minutes)
-        busy = self.local_busy(analyst, start - pad, end + pad)
-        return free_slots(analyst, meeting, busy, now=now, start=start, end=end)
+        return self.local_slots(analyst, meeting, start, end)
+
+    def local_slots(
+        self,
+        who: Analyst,
+        meeting: MeetingType,
+        start: datetime,
+        end: datetime,
+        *,
+        besides: Interval | None = None,
+    ) -> list[Interval]:
+        """A local analyst's free slots starting in [start, end), reading what blocks them
+        as far as a slot and its buffer reach; ``besides`` (a booking being moved) neither
+        blocks nor is offered."""
+        pad = timedelta(minutes=who.buffer_minutes + meeting.duration_minutes)
+        busy = self.local_busy(who, start - pad, end + pad)
+        if besides in busy:
+            busy.remove(besides)
+        slots = free_slots(who, meeting, busy, now=self.desk.clock(), start=start, end=end)
+        return [s for s in slots if s != besides]
 
     def local_busy(self, who: Analyst, start: datetime, end: datetime) -> list[Interval]:
         """What blocks a local analyst in [start, end): bookings and live holds, days off
