@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from booking.store.sql import iso
+from booking.store.sql import first, iso
 
 
 def add(db: Database, row: dict, *, now: datetime) -> bool:
@@ -41,16 +41,14 @@ def claim(
 ) -> dict | None:
     """Take one due mail for sending (one more try, leased until ``lease_until``) or keep
     it; None when it is not due or another deliverer got there first."""
-    rows = list(
-        db.query(
-            "SELECT id, key, tries, message FROM outbox "
-            "WHERE id = ? AND status = 'queued' AND next_try_at <= ?",
-            [row_id, iso(now)],
-        )
+    row = first(
+        db,
+        "SELECT id, key, tries, message FROM outbox "
+        "WHERE id = ? AND status = 'queued' AND next_try_at <= ?",
+        [row_id, iso(now)],
     )
-    if not rows:
+    if row is None:
         return None
-    row = rows[0]
     if keep:
         changed = db.execute(
             "UPDATE outbox SET status = 'kept' WHERE id = ? AND status = 'queued'", [row_id]
