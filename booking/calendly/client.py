@@ -234,16 +234,20 @@ class CalendlyClient:
     def _paginate(self, path: str, params: dict) -> list[dict]:
         return [item for page in self.pages(path, params) for item in page]
 
-    def probe(self, method: str, path: str, *, params=None, body=None) -> int:
-        """One request, not retried, whose HTTP status is the answer (0: no answer); for
-        ``booking check --live``, which asks what the token may do."""
+    def probe(self, method: str, path: str, *, params=None, body=None) -> tuple[int, dict]:
+        """One request, not retried, for ``booking check --live``, which asks what the token
+        may do: its HTTP status (0: no answer) and its JSON object (empty when none)."""
         url = path if path.startswith("http") else f"{self.base_url}{path}"
         try:
             resp = self._send(method, url, params, body)
         except requests.RequestException:
-            return 0
+            return 0, {}
         self._note_rate_limit(resp)
-        return resp.status_code
+        try:
+            data = resp.json()
+        except ValueError:
+            data = None
+        return resp.status_code, data if isinstance(data, dict) else {}
 
     # -- endpoints -------------------------------------------------------------------
     def me(self) -> dict:

@@ -75,27 +75,29 @@ def check_token(client) -> list[tuple[str, bool, str]]:
     do; one ``(capability, ok, what to fix)`` per capability. Writes are probed with a body
     Calendly must refuse (400) once the scope allows it, so nothing is booked; the one
     exception is a single-use link, which expires unused."""
-    from booking.calendly.client import calendly_time  # (the client imports this module)
+    from booking.calendly.client import _field, calendly_time  # (the client imports this)
 
-    user_status = client.probe("GET", "/users/me")
+    user_status, answer = client.probe("GET", "/users/me")
     if user_status != 200:
         _, why = _verdict(user_status, "users:read")
         return [(name, False, why) for name, _, _ in CAPABILITIES]
-    me = client.me()
+    me = _field(answer, "resource")
     user, org = me["uri"], me["current_organization"]
     found: dict[str, tuple[bool, str]] = {}
 
-    types_status = client.probe("GET", "/event_types", params={"user": user, "count": 1})
+    types_status, listed = client.probe(
+        "GET", "/event_types", params={"user": user, "active": "true", "count": 1}
+    )
     found["availability"] = _verdict(types_status, "event_types:read")
     event_type = None
     if types_status == 200:
-        types = client.event_types(user)
+        types = listed.get("collection") or []
         event_type = types[0]["uri"] if types else None
         if event_type is None:
             found["availability"] = (False, "the account has no active event types")
     if event_type:
         start = client.clock() + timedelta(hours=1)
-        status = client.probe(
+        status, _ = client.probe(
             "GET",
             "/event_type_available_times",
             params={
@@ -106,9 +108,9 @@ def check_token(client) -> list[tuple[str, bool, str]]:
         )
         found["availability"] = _verdict(status, "availability:read")
         body = {"max_event_count": 1, "owner": event_type, "owner_type": "EventType"}
-        status = client.probe("POST", "/scheduling_links", body=body)
+        status, _ = client.probe("POST", "/scheduling_links", body=body)
         found["links"] = _verdict(status, "scheduling_links:write", created=True)
-        status = client.probe("POST", "/invitees", body={"event_type": event_type})
+        status, _ = client.probe("POST", "/invitees", body={"event_type": event_type})
         found["direct booking"] = _verdict(status, "scheduled_events:write")
         if status == 403:
             found["direct booking"] = (
@@ -119,9 +121,9 @@ def check_token(client) -> list[tuple[str, bool, str]]:
     else:
         found.setdefault("links", (False, "needs an event type to try"))
         found.setdefault("direct booking", (False, "needs an event type to try"))
-    status = client.probe("POST", "/webhook_subscriptions", body={"organization": org})
+    status, _ = client.probe("POST", "/webhook_subscriptions", body={"organization": org})
     found["webhooks"] = _verdict(status, "webhooks:write")
-    status = client.probe(
+    status, _ = client.probe(
         "GET", "/scheduled_events", params={"user": user, "organization": org, "count": 1}
     )
     found["reconciliation"] = _verdict(status, "scheduled_events:read")
