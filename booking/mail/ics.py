@@ -74,7 +74,8 @@ def booking_ics(
     return calendar.to_ical()
 
 
-def _stamp(when: datetime) -> str:
+def utc_stamp(when: datetime) -> str:
+    """An instant as iCalendar's UTC form, e.g. 20261201T140000Z."""
     return when.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
@@ -84,7 +85,7 @@ def google_calendar_link(booking, *, manage_url: str = "") -> str:
     query = {
         "action": "TEMPLATE",
         "text": _summary(booking),
-        "dates": f"{_stamp(booking.start)}/{_stamp(booking.end)}",
+        "dates": f"{utc_stamp(booking.start)}/{utc_stamp(booking.end)}",
         "details": _description(booking, manage_url),
     }
     if place:

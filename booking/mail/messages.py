@@ -12,7 +12,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from zoneinfo import ZoneInfo
 
-from booking.mail.ics import booking_ics
+from booking.mail.ics import booking_ics, utc_stamp
 
 
 @dataclass(frozen=True)
@@ -267,7 +267,7 @@ def reminder(booking, *, brand: str, manage_url: str, hours: float) -> Mail:
         *_place_link(booking),
         ("button", "Change or cancel your booking", manage_url),
     ]
-    start = booking.start.astimezone(ZoneInfo("UTC")).strftime("%Y%m%dT%H%M%SZ")
+    start = utc_stamp(booking.start)
     return _mail(
         brand=brand,
         title=f"Coming up: {what}",

@@ -163,10 +163,9 @@ def _js_value(value) -> str:
 def _scheduled_in_frame(sandbox: CalendlySandbox, booked: dict, zone: ZoneInfo) -> Response:
     """Embedded, Calendly stays in its frame and tells the parent what was booked."""
     event, invitee, et = booked["event"], booked["invitee"], booked["event_type"]
-    event_uri = f"{sandbox.api_url}/scheduled_events/{event['uuid']}"
     payload = {
-        "event": {"uri": event_uri},
-        "invitee": {"uri": f"{event_uri}/invitees/{invitee['uuid']}"},
+        "event": {"uri": sandbox.host.event_uri(event["uuid"])},
+        "invitee": {"uri": sandbox.host.invitee_uri(invitee)},
     }
     script = EMBED_SCRIPT % f"post('calendly.event_scheduled',{_js_value(payload)});"
     return _page(
