@@ -50,7 +50,7 @@ def panel(desk: Desk) -> None:
     st.markdown(f"Held about **{md(address)}** (rows): {_counts(held)}.")
     st.download_button(
         "Download their data (JSON)",
-        desk.privacy.export_json(address),
+        lambda: desk.privacy.export_json(address),  # built on the click, not every rerun
         file_name="personal-data.json",
         mime="application/json",
         icon=":material/download:",
