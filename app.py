@@ -31,10 +31,9 @@ except ConfigError as exc:
     sys.exit(f"Booking Desk cannot start: {exc}")
 
 # The pages' own addresses load Streamlit's page pointed at the site's root (no 404s).
-PAGES = ("success", "manage", "paid", "schedule", "confirmation", "owner", "analytics")
 app = st.App(
     "ui.py",
-    routes=[*create_routes(desk), *deep_links.routes(PAGES)],
+    routes=[*create_routes(desk), *deep_links.routes()],
     middleware=create_middleware(),
     lifespan=lifespan_for(desk),
     on_script_error=ui_kit.on_script_error,

@@ -38,10 +38,10 @@ WIDGETS = {
     ),
     "success": ("Selectbox", "DownloadButton", "LinkButton"),
     "confirmation": ("Selectbox", "DownloadButton", "LinkButton"),
-    "manage": ("Selectbox", "DownloadButton", "LinkButton", "Radio", "TextArea"),
+    "manage": ("Selectbox", "DownloadButton", "LinkButton", "ButtonGroup", "TextArea"),
     "schedule": ("BidiComponent",),
     "paid": (),
-    "owner": ("TextInput",),
+    "owner": (),
 }
 
 
@@ -81,8 +81,9 @@ def shell(page: str) -> str:
     return html.replace("<head>", f"<head>\n    {_BASE}{links}", 1)
 
 
-def routes(pages: tuple[str, ...]) -> list[Route]:
-    """GET routes serving the shell at ``/`` and at each of the app's page paths."""
+def routes(pages: tuple[str, ...] = tuple(p for p in WIDGETS if p)) -> list[Route]:
+    """GET routes serving the shell at ``/`` and at each of the app's page paths (by
+    default every page ``WIDGETS`` names)."""
 
     def endpoint(page: str):
         async def serve(_: Request) -> HTMLResponse:
