@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -35,6 +34,7 @@ from pathlib import Path
 
 import requests
 from playwright.sync_api import sync_playwright
+from webhook_common import free_port
 
 ROOT = Path(__file__).parents[1]
 sys.path.insert(0, str(ROOT))
@@ -60,12 +60,6 @@ CHARTS_DRAWN = """() => {
   });
 }"""
 IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextlib.contextmanager
