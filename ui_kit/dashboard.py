@@ -85,6 +85,7 @@ def _readable(table: pd.DataFrame, first: str, title: str) -> pd.DataFrame:
     return out.set_index(title)
 
 
+@st.fragment  # switching breakdowns redraws this, not every figure of the page
 def breakdowns(data: dict, analysts: dict, names: dict) -> None:
     """One breakdown at a time (a chart and its table), chosen by the owner."""
     st.header("Breakdowns")

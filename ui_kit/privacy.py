@@ -20,6 +20,7 @@ def _counts(done) -> str:
     return ", ".join(f"{table} {count:,}" for table, count in sorted(done.items()))
 
 
+@st.fragment  # looking up, ticking and erasing rerun the panel, not the whole dashboard
 def panel(desk: Desk) -> None:
     """The panel; its state lives in the session, keyed ``privacy_*``."""
     st.subheader("Personal data")

@@ -69,6 +69,12 @@ def test_the_owner_sees_exact_numbers_and_a_visitor_sees_nothing(page: Page, app
         metric = page.get_by_test_id("stMetric").filter(has_text=label).first
         expect(metric.get_by_test_id("stMetricValue")).to_have_text(value)
 
+    breakdown = page.get_by_test_id("stTable").filter(has_text="Diego Alvarez")
+    expect(breakdown).to_contain_text("Analyst")
+    page.get_by_role("radio", name="Provider").click()  # one breakdown, redrawn in place
+    expect(page.get_by_test_id("stTable").filter(has_text="Local")).to_contain_text("Provider")
+    settle(page)
+
     page.get_by_role("button", name="Prepare attempts CSV").click()
     settle(page)
     with page.expect_download() as download:
