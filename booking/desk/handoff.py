@@ -4,7 +4,6 @@ or booked at once through Calendly's Scheduling API ('direct', falling back to t
 
 from __future__ import annotations
 
-import logging
 from dataclasses import replace
 from datetime import datetime
 from functools import cached_property
@@ -24,8 +23,6 @@ from booking.store import parse_iso
 
 if TYPE_CHECKING:
     from booking.desk import Desk
-
-log = logging.getLogger(__name__)
 
 
 class Handoff:
