@@ -46,6 +46,7 @@ def test_book_maya_then_move_it_from_the_emailed_manage_link(page: Page, app_ser
     settle(page)
     page.get_by_role("button", name=re.compile(r"^Move to ")).click()
     expect(page.get_by_text("Moved: your Intro call is now")).to_be_visible(timeout=15_000)
+    settle(page)  # the flash draws before the rerun reaches the download button below it
 
     moved = desk.booking(reference)
     assert moved.start != old.start and moved.sequence == 1
