@@ -81,10 +81,19 @@ def pick_first_time(page, analyst: str, meeting: str) -> str:
     page.get_by_text(meeting).click()
     settle(page)
     pick_date(page)
+    return pick_time(page)
+
+
+def pick_time(page) -> str:
+    """Click the first free time and wait for the page to move the focus to the Name field
+    (typing before it lands would pull the keystrokes into Name); returns the time shown."""
     first = page.get_by_role("radiogroup", name="Time").get_by_role("radio").first
     chosen = first.inner_text()
     first.click()
     settle(page)
+    page.wait_for_function(
+        "() => document.activeElement && document.activeElement.closest('.st-key-field-name')"
+    )
     return chosen
 
 

@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 from booking.desk import build_desk
 from booking.settings import Settings
-from tests.e2e.conftest import OPEN_DAY, SIZES, assert_accessible, pick_date, settle
+from tests.e2e.conftest import OPEN_DAY, SIZES, assert_accessible, pick_date, pick_time, settle
 
 pytestmark = pytest.mark.browser
 _people = count(1)
@@ -122,9 +122,7 @@ def test_reload_restores_the_choices_and_back_steps_back_one_choice(sized: Page,
     settle(page)
     expect(page.get_by_role("radio", name=re.compile("Intro call"))).to_be_checked()
     pick_date(page)
-    first = page.get_by_role("radiogroup", name="Time").get_by_role("radio").first
-    first.click()
-    settle(page)
+    pick_time(page)
     page.get_by_role("textbox", name="Name").fill("Grace Hopper")
     page.get_by_role("textbox", name="Email").press("Tab")
     assert "Grace" not in page.url and "time=" in page.url
@@ -160,8 +158,7 @@ def test_back_from_the_checkout_offers_the_held_time_and_paying_twice_is_impossi
     page.goto(f"{app_server['url']}/?analyst=maya-chen&type=portfolio-review")
     settle(page)
     pick_date(page)
-    page.get_by_role("radiogroup", name="Time").get_by_role("radio").first.click()
-    settle(page)
+    pick_time(page)
     expect(page.get_by_text("Cancellation and refunds:")).to_be_visible()
     page.get_by_role("textbox", name="Name").fill("Katherine Johnson")
     page.get_by_role("textbox", name="Email").fill(email())
@@ -179,8 +176,7 @@ def test_back_from_the_checkout_offers_the_held_time_and_paying_twice_is_impossi
     settle(page)
     expect(held).to_have_count(0)
 
-    page.get_by_role("radiogroup", name="Time").get_by_role("radio").first.click()
-    settle(page)
+    pick_time(page)
     page.get_by_role("textbox", name="Name").fill("Katherine Johnson")  # a new session
     page.get_by_role("textbox", name="Email").fill(email())
     page.get_by_role("button", name="Proceed to Pay").click()
@@ -211,8 +207,7 @@ def test_a_cancelled_checkout_is_closed_and_the_way_back_keeps_the_choice(page: 
     page.get_by_text(re.compile(r"— \d+ min · [£$]\d")).first.click()
     settle(page)
     pick_date(page)
-    page.get_by_role("radiogroup", name="Time").get_by_role("radio").first.click()
-    settle(page)
+    pick_time(page)
     page.get_by_role("textbox", name="Name").fill("Dorothy Vaughan")
     page.get_by_role("textbox", name="Email").fill(email())
     page.get_by_role("button", name="Proceed to Pay").click()
