@@ -64,6 +64,36 @@ def test_direct_mode_books_at_once_and_the_later_webhook_changes_nothing(sandbox
     assert first_slot(desk).start != req["start"]
 
 
+def test_a_link_booking_of_a_type_asking_a_choice_first_keeps_the_visitors_notes(sandbox_desk):
+    """Options Clinic (a market choice before its free-text question) booked through the
+    pre-filled link: the booking's notes are what the visitor wrote, not the market."""
+    desk = in_mode(sandbox_desk, "link")
+    clinic = QUICK.replace("SBXQUICKCALL0001", "SBXCLINIC0000001")
+    start = next(iter(desk.offers.open_days("assassin", clinic, LONDON).values()))[0].start
+    link = handoff(desk, start, meeting_type=clinic, notes="Covered calls")
+    assert "a2=Covered%20calls" in link
+    desk.sandbox.schedule(
+        link.split("/sandbox/calendly/d/")[1].split("/")[0],
+        start=start,
+        name="Ada Lovelace",
+        email="ada@example.com",
+        timezone="UTC",
+        tracking={},
+        answers=[
+            {"question": "Which market do you trade?", "answer": "FX", "position": 0},
+            {
+                "question": "What would you like to discuss?",
+                "answer": "Covered calls",
+                "position": 1,
+            },
+        ],
+        location={"kind": "outbound_call", "location": "+442079460958"},
+    )
+    desk.sandbox.deliver_due(session=DeskSession(desk))
+    [notes] = [r["notes"] for r in desk.store.db.query("SELECT notes FROM bookings")]
+    assert notes == "Covered calls"
+
+
 def test_direct_mode_refuses_a_time_taken_meanwhile(sandbox_desk, clock):
     """Someone booked the time on Calendly since it was checked: a clear message, no link."""
     desk = in_mode(sandbox_desk, "direct")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import random
@@ -23,6 +24,7 @@ from booking.signatures import (
     sign,
     verify,
 )
+from booking.web import lifecycle
 from booking.web.routes import create_routes
 
 EXAMPLES = Path(__file__).parent / "calendly_examples"
@@ -350,6 +352,58 @@ def test_without_utm_content_the_attempt_is_found_by_email_type_and_time(client,
     body["payload"]["tracking"]["utm_content"] = None
     post(client, clock, body)
     assert bookings(desk)[0]["attempt_id"] == attempt
+
+
+def clinic_delivery(desk, answers: list[dict]) -> dict:
+    """A created delivery for the sandbox's Options Clinic (a choice question first, the
+    free-text question second) with these answers."""
+    body = example("webhook_invitee_created.json")
+    body["payload"]["scheduled_event"]["event_type"] = desk.sandbox.event_type_uri(CLINIC)
+    body["payload"]["questions_and_answers"] = answers
+    return body
+
+
+CLINIC = "SBXCLINIC0000001"
+MARKET = {"question": "Which market do you trade?", "answer": "FX", "position": 0}
+TOPIC = {"question": "What would you like to discuss?", "answer": "Covered calls", "position": 1}
+
+
+@pytest.mark.parametrize(
+    ("answers", "notes"),
+    [([MARKET, TOPIC], "Covered calls"), ([TOPIC, MARKET], "Covered calls"), ([MARKET], None)],
+    ids=["in-order", "shuffled", "notes-unanswered"],
+)
+def test_a_bookings_notes_are_the_answer_to_its_first_free_text_question(
+    client, desk, clock, answers, notes
+):
+    """Once the event type has been read, the notes are the answer to its first free-text
+    question (where our links and direct bookings put them), never a choice answered
+    before it."""
+    desk.offers.calendly_event_types()
+    post(client, clock, clinic_delivery(desk, answers))
+    assert bookings(desk)[0]["notes"] == notes
+
+
+def test_before_its_event_type_is_read_the_first_answer_stands_for_the_notes(client, desk, clock):
+    """A delivery for an event type this process has not read yet (no request is made
+    for it under the write lock) keeps the first answer by position as the notes."""
+    post(client, clock, clinic_delivery(desk, [TOPIC, MARKET]))
+    assert bookings(desk)[0]["notes"] == "FX"
+
+
+def test_the_server_reads_what_each_event_type_asks_as_it_starts(desk):
+    """Started, the server reads the event types at once, so the first delivery after a
+    restart already knows which answer holds the notes."""
+
+    async def started() -> bool:
+        async with lifecycle.lifespan_for(desk)(None):
+            for _ in range(200):
+                if desk.offers.known_form(desk.sandbox.event_type_uri(CLINIC)):
+                    return True
+                await asyncio.sleep(0.05)
+        return False
+
+    assert asyncio.run(started())
 
 
 def test_an_invitee_booked_straight_on_calendly_is_applied_without_reading_every_attempt(

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlite_utils import Database
 
 from booking.calendly.client import parse_calendly_time
+from booking.calendly.questions import BookingForm
 from booking.domain import funnel
 from booking.domain.funnel import BookingStatus
 from booking.signatures import NotJson, UnusableDelivery
@@ -89,6 +90,7 @@ class _ScheduledEvent(_Shape):
 
 
 class _Answer(_Shape):
+    question: str | None = None
     answer: str | None = None
     position: int = 0
 
@@ -164,12 +166,15 @@ def apply(
     analyst: str,
     now: datetime,
     new_reference,
+    form: BookingForm | None = None,
 ) -> str:
     """Apply one delivery in one transaction; returns 'applied', 'duplicate' or 'ignored'.
 
-    ``delivery_id`` (when it was stored) is kept with the claim. Inside a caller's
-    ``store.write()`` this nests as a savepoint. Raises ``UnusableDelivery`` (and writes
-    nothing) for a known event whose payload does not have the shape we read.
+    ``form`` is what the booked event type asks, when known: it says which answer holds
+    the visitor's notes. ``delivery_id`` (when it was stored) is kept with the claim.
+    Inside a caller's ``store.write()`` this nests as a savepoint. Raises
+    ``UnusableDelivery`` (and writes nothing) for a known event whose payload does not have
+    the shape we read.
     """
     known = delivery.event in EVENTS
     if known:
@@ -183,7 +188,7 @@ def apply(
         ):
             outcome = "duplicate"
         else:
-            _apply(db, delivery, event_info, analyst=analyst, now=now, new_reference=new_reference)
+            _apply(db, delivery, event_info, analyst, now, new_reference, form)
             outcome = "applied"
     return outcome
 
@@ -192,14 +197,14 @@ def _apply(
     db: Database,
     delivery: Delivery,
     event_info: dict,
-    *,
     analyst: str,
     now: datetime,
     new_reference,
+    form: BookingForm | None,
 ) -> None:
     p = delivery.payload
     at = delivery.created_at
-    row = _upsert_invitee(db, p, event_info, analyst=analyst, at=at, new_reference=new_reference)
+    row = _upsert_invitee(db, p, event_info, analyst, at, new_reference, form)
     attempt = row["attempt_id"]
     if delivery.event == CREATED:
         if p.get("old_invitee"):
@@ -240,11 +245,33 @@ def _apply(
         attempts.record_event(db, attempt, step, at, detail)
 
 
+def invitee_notes(answers: list[dict], form: BookingForm | None) -> str | None:
+    """The visitor's notes among an invitee's answers: the answer to the event type's notes
+    question (its first free-text one, matched by text, else by position) when the event
+    type is known; otherwise the first answer by position."""
+    if form is None:
+        first = min(answers, key=lambda qa: qa.get("position", 0), default={})
+        return first.get("answer")
+    asked = form.notes_question
+    if asked is None:
+        return None
+    found = next((qa for qa in answers if qa.get("question") == asked.name), None) or next(
+        (qa for qa in answers if qa.get("position") == asked.position), {}
+    )
+    return found.get("answer")
+
+
 def _upsert_invitee(
-    db: Database, p: dict, event_info: dict, *, analyst: str, at: datetime, new_reference
+    db: Database,
+    p: dict,
+    event_info: dict,
+    analyst: str,
+    at: datetime,
+    new_reference,
+    form: BookingForm | None,
 ) -> dict:
     """The booking row for this invitee, created or refreshed from the payload."""
-    answers = sorted(p.get("questions_and_answers") or [], key=lambda qa: qa.get("position", 0))
+    answers = p.get("questions_and_answers") or []
     fields = {
         "provider": "calendly",
         "analyst": analyst,
@@ -253,7 +280,7 @@ def _upsert_invitee(
         "end_utc": iso(parse_calendly_time(event_info.get("end_time") or event_info["start_time"])),
         "name": p.get("name") or " ".join(filter(None, (p.get("first_name"), p.get("last_name")))),
         "email": p.get("email"),
-        "notes": answers[0].get("answer") if answers else None,
+        "notes": invitee_notes(answers, form),
         "visitor_tz": p.get("timezone") or "UTC",
         "event_uri": p.get("event"),
         "cancel_url": p.get("cancel_url"),

@@ -67,6 +67,7 @@ class CalendlySync:
     def record(self, delivery: webhooks.Delivery, *, delivery_id: int | None = None) -> str:
         """Write one invitee change ('applied', 'duplicate' or 'ignored') in one transaction;
         UnusableDelivery for payloads that cannot be applied."""
+        event_type = (delivery.payload.get("scheduled_event") or {}).get("event_type")
         return webhooks.apply(
             self.desk.store,
             delivery,
@@ -74,6 +75,7 @@ class CalendlySync:
             analyst=self.analyst_slug(),
             now=self.desk.clock(),
             new_reference=new_reference,
+            form=self.desk.offers.known_form(str(event_type)),
         )
 
     def apply(self, delivery: webhooks.Delivery, *, quiet: bool = False) -> str:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from booking.cache import TTLCache
 from booking.calendly.client import CalendlyClient
 from booking.calendly.links import is_calendly_host
+from booking.calendly.questions import BookingForm
 from booking.calendly.sandbox import CalendlySandbox
 from booking.domain import funnel
 from booking.domain.catalogue import Analyst, Catalogue, MeetingType
@@ -91,6 +92,8 @@ class Context:
     mail_transport: SmtpTransport | None = None
     availability_cache: TTLCache = field(default_factory=lambda: TTLCache(60))
     catalogue_cache: TTLCache = field(default_factory=lambda: TTLCache(300))
+    # what each Calendly event type asks, as last read (for webhooks: read without a request)
+    calendly_forms: dict[str, BookingForm] = field(default_factory=dict)
     modes: Modes = field(init=False)  # derived from the wiring above, once
     feeds: BusyFeeds | None = None  # local analysts' own calendars (busy_feeds)
 

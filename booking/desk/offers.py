@@ -89,8 +89,23 @@ class Offers:
         """The account's active event types (``GET /event_types``), cached."""
         uri = self.calendly_user()["uri"]
         return self.desk.catalogue_cache.get(
-            ("event-types", uri), lambda: self.calendly().event_types(uri)
+            ("event-types", uri), lambda: self._learn(self.calendly().event_types(uri))
         )
+
+    def _learn(self, event_types: list[dict]) -> list[dict]:
+        """Keep what each event type asks, for ``known_form``."""
+        for et in event_types:
+            self.desk.calendly_forms[str(et.get("uri"))] = BookingForm.of(et)
+        return event_types
+
+    def learn_calendly_forms(self) -> None:
+        """Read the event types ahead of webhooks (a start-up and hourly job)."""
+        self.calendly_event_types()
+
+    def known_form(self, event_type_uri: str) -> BookingForm | None:
+        """What the event type asks, as last read from Calendly (None if never read): for
+        the webhook writer, which must not wait on Calendly while it holds the write lock."""
+        return self.desk.calendly_forms.get(event_type_uri)
 
     def meeting_types(self, analyst: Analyst) -> tuple[MeetingType, ...]:
         """What the analyst offers: the catalogue's types, or Calendly's active event types."""
@@ -116,7 +131,8 @@ class Offers:
         listed = self.calendly_event_types()
         found = next((et for et in listed if et.get("uri") == event_type_uri), None)
         return found or self.desk.catalogue_cache.get(
-            ("event-type", event_type_uri), lambda: self.calendly().event_type(event_type_uri)
+            ("event-type", event_type_uri),
+            lambda: self._learn([self.calendly().event_type(event_type_uri)])[0],
         )
 
     def booking_form(self, event_type_uri: str) -> BookingForm:

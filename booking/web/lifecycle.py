@@ -66,6 +66,10 @@ def lifespan_for(desk: Desk):
             jobs.append(
                 Periodic("calendar-feeds", every, lambda: desk.feeds.refresh(local), first=0)
             )
+        if desk.calendly is not None:  # what each event type asks, ahead of its webhooks
+            jobs.append(
+                Periodic("calendly-event-types", 3600, desk.offers.learn_calendly_forms, first=0)
+            )
         if desk.settings.retention_days > 0:  # daily, and a minute after each start
             jobs.append(Periodic("retention", 24 * 3600, desk.privacy.retention_run, first=60))
         if desk.settings.reconcile_minutes > 0:
