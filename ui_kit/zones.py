@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.resources
 from datetime import datetime
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
 import streamlit as st
@@ -23,7 +24,7 @@ TWELVE_HOUR_REGIONS = frozenset(
 )
 
 
-@st.cache_data(show_spinner=False)
+@cache
 def canonical_zones() -> tuple[str, ...]:
     """Every place zone of the IANA database (``zone.tab``), and UTC."""
     table = importlib.resources.files("tzdata.zoneinfo").joinpath("zone.tab").read_text()
@@ -53,7 +54,7 @@ def zone_label(name: str, at: datetime) -> str:
     return " · ".join(filter(None, (where, offset_text(zone, at), named)))
 
 
-@st.cache_data(show_spinner=False, ttl=3600)
+@lru_cache(maxsize=2)  # this hour's, and the last one's for visitors still on it
 def zone_labels(hour: str) -> dict[str, str]:
     """Zone → label at the given hour (offsets change with daylight saving time)."""
     at = datetime.fromisoformat(hour)
