@@ -93,3 +93,20 @@ def test_a_guessing_attack_spread_over_many_addresses_is_slowed_for_everyone(own
         web(owner_desk, "192.0.2.1").post("/owner/signin", data={"password": PASSWORD}).status_code
         == 429
     )
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "streamed"])
+def test_a_sign_in_body_over_4_kib_is_refused_unread(owner_desk, caplog, declared):
+    """More than a password (declared, or streamed without Content-Length): 413 before the
+    form is parsed, and no guess is counted."""
+    body = b"password=" + b"x" * 1_000_000
+    content = body if declared else iter([body[i : i + 8192] for i in range(0, len(body), 8192)])
+    with caplog.at_level(logging.WARNING):
+        r = web(owner_desk).post(
+            "/owner/signin",
+            content=content,
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+    assert r.status_code == 413 and "more than a password" in r.text
+    assert "sign-in" not in caplog.text.lower()
+    assert web(owner_desk).post("/owner/signin", data={"password": PASSWORD}).status_code == 303

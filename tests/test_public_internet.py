@@ -152,6 +152,19 @@ def test_json_bodies_over_the_limit_are_refused_before_they_are_read(desk):
     assert client.post("/api/bookings", json=body()).status_code == 201
 
 
+@pytest.mark.parametrize(
+    "path", ["/sandbox/checkout/cs_sandbox_x", "/sandbox/calendly/d/abc/quick-consult"]
+)
+def test_sandbox_form_posts_streamed_past_their_limit_are_refused_unread(sandbox_desk, path):
+    """A sandbox page's form body with no Content-Length that runs past 64 KiB: 413 (the
+    parser never holds it all); the owner's sign-in has its own test."""
+    chunks = (b"x" * 8192 for _ in range(128))  # 1 MiB
+    r = api(sandbox_desk).post(
+        path, content=chunks, headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+    assert r.status_code == 413 and r.json()["error"] == "too_large"
+
+
 def test_every_response_carries_the_security_headers(sandbox_desk):
     """Our pages and routes may not be framed by other sites, sniffed, or leak referrers."""
     client = api(sandbox_desk)

@@ -17,6 +17,7 @@ from booking.desk.signin import COOKIE
 from booking.errors import InvalidInput, TooManyRequests
 from booking.html_page import page
 from booking.web.clients import request_client
+from booking.web.guards import bounded
 
 MAX_FORM_BYTES = 4096
 
@@ -30,9 +31,7 @@ def owner_routes(desk: Desk) -> list[Route]:
             return _form(desk, "No owner password is set (BOOKING_OWNER_PASSWORD).", 404)
         if request.method == "GET":
             return _form(desk)
-        if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
-            return _form(desk, "That was more than a password.", 413)
-        form = await request.form()
+        form = await request.form()  # bounded: served behind BodyLimit below
         client = request_client(request, desk.settings.proxy_networks)
         try:
             token = await run_in_threadpool(
@@ -67,7 +66,11 @@ def owner_routes(desk: Desk) -> list[Route]:
         return response
 
     return [
-        Route("/owner/signin", signin, methods=["GET", "POST"]),
+        Route(
+            "/owner/signin",
+            bounded(signin, limit=MAX_FORM_BYTES, message="That was more than a password."),
+            methods=["GET", "POST"],
+        ),
         Route("/owner/signout", signout, methods=["GET", "POST"]),
     ]
 

@@ -23,6 +23,9 @@ from booking.web.api import DELIVERY_TOO_LARGE, MAX_WEBHOOK_BYTES, answer, creat
 from booking.web.guards import BodyLimit, SecurityHeaders, bounded
 from booking.web.owner import owner_routes
 
+MAX_PAGE_FORM_BYTES = 64 * 1024  # a sandbox page's form: a booking's answers, a test card
+FORM_TOO_LARGE = "That form was larger than any booking needs."
+
 
 def create_routes(desk: Desk) -> list:
     """The HTTP routes served next to the Streamlit pages."""
@@ -63,11 +66,14 @@ def create_routes(desk: Desk) -> list:
         *owner_routes(desk),
         Mount("/api", app=BodyLimit(api, limit=desk.settings.max_body_bytes)),
     ]
+    pages = []
     if desk.checkout_sandbox is not None:
-        routes += desk.checkout_sandbox.routes()
+        pages += desk.checkout_sandbox.routes()
     if desk.sandbox is not None:
-        routes += sandbox_routes(desk.sandbox)
-    return routes
+        pages += sandbox_routes(desk.sandbox)
+    for route in pages:  # the sandboxes' own forms are bounded like every body we read
+        route.app = BodyLimit(route.app, limit=MAX_PAGE_FORM_BYTES, message=FORM_TOO_LARGE)
+    return routes + pages
 
 
 def delivery(endpoint) -> BodyLimit:
