@@ -11,7 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -24,7 +24,7 @@ from booking.domain.catalogue import Catalogue
 from booking.domain.request import BookingRequest
 from booking.domain.slots import Interval, free_slots
 from booking.errors import CalendarUnavailable, ConfigError, SlotTaken
-from booking.feeds import FeedUnreadable, busy_intervals
+from booking.feeds import FeedUnreadable, busy_intervals, parse
 from booking.settings import Settings
 from booking.store import Store
 from booking.web.routes import create_routes
@@ -179,6 +179,67 @@ def test_a_series_that_ended_before_the_window_is_skipped_but_its_moved_instance
         Interval(utc(2026, 12, 8, 12), utc(2026, 12, 8, 12, 30)),
         Interval(utc(2026, 12, 8, 15), utc(2026, 12, 8, 16)),
     ]
+
+
+WINDOWS = [(utc(2026, 12, 7), utc(2027, 2, 5)), (utc(2028, 2, 1), utc(2028, 3, 1))]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    start=st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2027, 3, 1)),
+    freq=st.sampled_from(["DAILY", "WEEKLY", "MONTHLY", "YEARLY", "HOURLY"]),
+    count=st.integers(1, 40),
+    interval=st.integers(1, 4),
+    byday=st.sampled_from(["", ";BYDAY=MO", ";BYDAY=TU,FR", ";BYDAY=1MO", ";BYMONTHDAY=31"]),
+    hours=st.integers(1, 60),
+    window=st.sampled_from(WINDOWS),
+)
+# the edges: the 31st of months (7th is 31 Dec), 29 February (next in 2028), a last week
+@example(datetime(2026, 1, 31, 9), "MONTHLY", 7, 1, "", 1, WINDOWS[0])
+@example(datetime(2024, 2, 29, 9), "YEARLY", 2, 1, "", 1, WINDOWS[1])
+@example(datetime(2026, 10, 5, 9), "WEEKLY", 10, 1, "", 1, WINDOWS[0])
+def test_the_prefilter_never_drops_a_counted_series_that_reaches_the_window(
+    start, freq, count, interval, byday, hours, window
+):
+    """A series ending after COUNT occurrences (the 31st of months, 29 February, BY*
+    parts, long events) blocks the same time whether or not the prefilter ran first."""
+    lines = [
+        f"DTSTART:{start:%Y%m%dT%H%M%S}Z",
+        f"DTEND:{start + timedelta(hours=hours):%Y%m%dT%H%M%S}Z",
+        f"RRULE:FREQ={freq};INTERVAL={interval};COUNT={count}{byday}",
+    ]
+    data = CALENDAR.format(extra="", events=event("s", *lines)).encode()
+    filtered = busy_intervals(data, LONDON, *window)
+    with pytest.MonkeyPatch.context() as unfiltered:
+        unfiltered.setattr(parse, "reduce", lambda data, first, last: data)
+        assert filtered == busy_intervals(data, LONDON, *window)
+
+
+def test_the_last_instance_of_an_ended_series_still_blocks_as_long_as_it_lasts():
+    """A series whose rule ended days before the window still blocks the window when its
+    last instance runs into it (a five-day event)."""
+    data = CALENDAR.format(
+        extra="",
+        events=event(
+            "long",
+            "DTSTART:20261103T090000Z",
+            "DTEND:20261108T090000Z",
+            "RRULE:FREQ=MONTHLY;UNTIL=20261203T090000Z",
+        ),
+    ).encode()
+    blocks = busy_intervals(data, LONDON, utc(2026, 12, 7), utc(2026, 12, 9))
+    assert blocks == [Interval(utc(2026, 12, 3, 9), utc(2026, 12, 8, 9))]
+
+
+def test_a_counted_series_that_ended_long_ago_is_left_out_before_parsing():
+    """A COUNT with an occurrence in every period is bounded without expanding it: a
+    daily series of 20 that ended last year never reaches the parser."""
+    ended = event(
+        "d", "DTSTART:20251001T090000Z", "DTEND:20251001T100000Z", "RRULE:FREQ=DAILY;COUNT=20"
+    )
+    data = CALENDAR.format(extra="", events=ended).encode()
+    reduced = parse.reduce(data, date(2026, 12, 7), date(2027, 2, 5))
+    assert b"VEVENT" not in reduced and b"VCALENDAR" in reduced
 
 
 PROPERTY_NAMES = [

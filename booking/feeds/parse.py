@@ -15,8 +15,9 @@ Feeds are large (years of history, attendee lists, descriptions), so before the 
 sees one, ``reduce`` keeps only what decides busy time: the calendar's zone properties,
 its VTIMEZONEs, and of each VEVENT the timing and status properties; and it drops events
 that cannot reach the window asked for: single events wholly outside it, and series whose
-rules all ended (``UNTIL``) before it. It never expands a recurrence: anything it cannot
-judge for certain (COUNT, RDATE, a moved instance) is kept for the real parser, so it only
+rules all ended before it (an ``UNTIL``, or a ``COUNT`` of a rule with an occurrence in
+every period, bounded without expanding it). Anything it cannot judge for certain (a
+COUNT with BY* parts, RDATE, a moved instance) is kept for the real parser, so it only
 ever saves work.
 """
 
@@ -60,9 +61,21 @@ _DEFAULTS = frozenset(
 # Properties that make an event more than one occurrence (or part of a series) whose
 # reach the prefilter cannot bound; an RRULE with an UNTIL it can.
 _SERIES = (b"RDATE", b"EXRULE", b"RECURRENCE-ID", b"DURATION")
+# A COUNT is bounded only for rules whose every period holds an occurrence: no BY* part
+# but a weekly rule's plain weekdays. The longest period of each frequency, in days:
+_PLAIN = frozenset({b"FREQ", b"COUNT", b"INTERVAL", b"WKST"})
+_WEEKDAYS = re.compile(rb"(?:MO|TU|WE|TH|FR|SA|SU)(?:,(?:MO|TU|WE|TH|FR|SA|SU))*")
+_PERIOD_DAYS = {
+    b"SECONDLY": 1,
+    b"MINUTELY": 1,
+    b"HOURLY": 1,
+    b"DAILY": 1,
+    b"WEEKLY": 7,
+    b"MONTHLY": 31,
+    b"YEARLY": 366,
+}
 _FIRST_DAY = re.compile(rb":(\d{4})(\d{2})(\d{2})")
 _UNTIL = re.compile(rb"[:;]UNTIL=(\d{4})(\d{2})(\d{2})", re.I)
-_FOLD = re.compile(rb"\r?\n[ \t]")
 # A day either side of the window: an event's own zone can be up to 14 hours off UTC.
 _MARGIN = timedelta(days=2)
 
@@ -81,19 +94,44 @@ def _day(line: bytes, pattern: re.Pattern = _FIRST_DAY) -> date | None:
         return None
 
 
+def _reach(rule: bytes, start: date, end: date) -> date | None:
+    """The last day a series' RRULE can reach (its UNTIL, or for a COUNT a bound on its
+    last occurrence), plus the event's own length; None when the prefilter cannot say."""
+    span = end - start
+    until = _day(rule, _UNTIL)
+    if until is not None:
+        return until + span
+    parts = dict(
+        part.split(b"=", 1) for part in rule.partition(b":")[2].upper().split(b";") if b"=" in part
+    )
+    freq, count, interval = parts.get(b"FREQ"), parts.get(b"COUNT", b""), parts.get(b"INTERVAL")
+    by_weekday = freq == b"WEEKLY" and _WEEKDAYS.fullmatch(parts.get(b"BYDAY", b"MO"))
+    plain = set(parts) <= _PLAIN | ({b"BYDAY"} if by_weekday else set())
+    # each period then holds an occurrence, except months without the day (the 31st) and
+    # years without it (29 February)
+    every_period = not (
+        (freq == b"MONTHLY" and start.day > 28)
+        or (freq == b"YEARLY" and (start.month, start.day) == (2, 29))
+    )
+    if not (plain and every_period and count.isdigit() and freq in _PERIOD_DAYS):
+        return None
+    step = int(interval) if interval and interval.isdigit() else 1
+    return start + timedelta(days=int(count) * step * _PERIOD_DAYS[freq]) + span
+
+
 def _may_touch(event: list[bytes], first: date, last: date) -> bool:
     """False only for an event certainly outside [first, last] (with a margin): a single
-    event that lies wholly outside, or a series whose every RRULE ended (UNTIL) before it
-    and that has nothing else (RDATE, a moved instance) that could reach into it."""
+    event that lies wholly outside, or a series whose every RRULE ended (UNTIL, or a COUNT
+    of a rule with an occurrence in every period) before it and that has nothing else
+    (RDATE, a moved instance) that could reach into it."""
     start = end = None
+    rules = []
     for line in event:
         name = line[:16].upper()
         if name.startswith(_SERIES):
             return True
         if name.startswith(b"RRULE"):
-            until = _day(line, _UNTIL)
-            if until is None or until >= first - _MARGIN:
-                return True
+            rules.append(line)
         elif name.startswith(b"DTSTART"):
             start = _day(line)
         elif name.startswith(b"DTEND"):
@@ -101,7 +139,18 @@ def _may_touch(event: list[bytes], first: date, last: date) -> bool:
     if start is None:
         return True
     end = end or start
+    for rule in rules:
+        reach = _reach(rule, start, end)
+        if reach is None or reach >= first - _MARGIN:
+            return True
     return start <= last + _MARGIN and end >= first - _MARGIN
+
+
+def _unfold(data: bytes) -> bytes:
+    """Join folded lines (a line break followed by a space or tab continues the line)."""
+    for fold in (b"\r\n ", b"\r\n\t", b"\n ", b"\n\t"):
+        data = data.replace(fold, b"")
+    return data
 
 
 def reduce(data: bytes, first: date, last: date) -> bytes:
@@ -110,7 +159,7 @@ def reduce(data: bytes, first: date, last: date) -> bytes:
     event: list[bytes] | None = None
     skip = 0  # depth inside a component we leave out
     in_zone = False
-    for line in _FOLD.sub(b"", data).splitlines():
+    for line in _unfold(data).splitlines():
         if skip:
             upper = line[:6].upper()
             skip += (upper == b"BEGIN:") - (upper[:4] == b"END:")
