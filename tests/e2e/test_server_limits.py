@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
-
-import websockets
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
 
 def close_code(url: str, size: int) -> int | None:
     """Open the pages' WebSocket, send ``size`` bytes in one message, return the close code."""
-
-    async def send() -> int | None:
-        ws_url = url.replace("http://", "ws://") + "/_stcore/stream"
-        async with websockets.connect(ws_url, max_size=None, subprotocols=["streamlit"]) as ws:
-            try:
-                await ws.send(b"\0" * size)
-                await asyncio.wait_for(ws.recv(), 10)
-            except websockets.ConnectionClosed:
-                pass
-            return ws.close_code
-
-    return asyncio.run(send())
+    ws_url = url.replace("http://", "ws://") + "/_stcore/stream"
+    with connect(ws_url, max_size=None, subprotocols=["streamlit"]) as ws:
+        try:
+            ws.send(b"\0" * size)
+            ws.recv(timeout=10)
+        except ConnectionClosed:
+            pass
+        return ws.close_code
 
 
 def test_the_page_socket_closes_on_a_message_over_8_mb(app_server):
