@@ -125,10 +125,18 @@ def test_one_email_may_hold_only_a_few_upcoming_sessions_and_one_time_while_payi
         ("10.0.0.2", "198.51.100.1, 10.0.0.9", ["10.0.0.0/8"], "198.51.100.1"),  # two proxies
         ("10.0.0.2", "not-an-ip", ["10.0.0.0/8"], "10.0.0.2"),
         ("10.0.0.2", "", ["10.0.0.0/8"], "10.0.0.2"),
+        # a dual-stack socket hands IPv4 peers over as IPv4-mapped IPv6
+        ("::ffff:127.0.0.1", "203.0.113.1", ["127.0.0.1/32"], "203.0.113.1"),
+        ("::ffff:203.0.113.9", "", [], "203.0.113.9"),
+        # an IPv6 client is its /64: it can take any other address in it
+        ("2001:db8:1:2::7", "", [], "2001:db8:1:2::/64"),
+        ("::1", "2001:db8:1:2:aaaa:bbbb:cccc:dddd", ["::1/128"], "2001:db8:1:2::/64"),
+        ("::1", "", [], "::1"),
     ],
 )
 def test_x_forwarded_for_is_believed_only_from_trusted_proxies(peer, forwarded, trusted, expected):
-    """The right-most address that is not one of our proxies is the client."""
+    """The right-most address that is not one of our proxies is the client (IPv4-mapped
+    peers read as IPv4, IPv6 clients counted by their /64)."""
     networks = [ipaddress.ip_network(n) for n in trusted]
     assert client_address(peer, {"x-forwarded-for": forwarded}, networks) == expected
 

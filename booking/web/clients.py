@@ -1,5 +1,9 @@
 """Who is asking: the client's address, believing ``X-Forwarded-For`` only from the
-reverse proxies BOOKING_TRUSTED_PROXIES names (pure; the pages use the same rule)."""
+reverse proxies BOOKING_TRUSTED_PROXIES names (pure; the pages use the same rule).
+
+An IPv4 address that reaches a dual-stack socket as IPv6 (``::ffff:127.0.0.1``) is read
+as the IPv4 address it is; an IPv6 client counts as its /64, the block one household or
+server is given, whose other addresses it can take at will."""
 
 from __future__ import annotations
 
@@ -17,22 +21,30 @@ def client_address(peer: str | None, headers: Mapping[str, str], trusted: Sequen
     if address is None:
         return peer or "unknown"
     if not _is_trusted(address, trusted):
-        return str(address)
+        return _counted(address)
     forwarded = headers.get("x-forwarded-for") or headers.get("X-Forwarded-For") or ""
     for hop in reversed([h.strip() for h in forwarded.split(",") if h.strip()]):
         hop_address = _parse(hop)
         if hop_address is None:
             break  # a garbled chain: count it against the proxy itself
         if not _is_trusted(hop_address, trusted):
-            return str(hop_address)
-    return str(address)
+            return _counted(hop_address)
+    return _counted(address)
 
 
 def _parse(text: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
-        return ipaddress.ip_address((text or "").strip())
+        address = ipaddress.ip_address((text or "").strip())
     except ValueError:
         return None
+    return getattr(address, "ipv4_mapped", None) or address
+
+
+def _counted(address) -> str:
+    """What limits count against: an IPv4 address, or an IPv6 address's /64."""
+    if address.version == 6 and not address.is_loopback:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
 def _is_trusted(address, trusted: Sequence[Network]) -> bool:
