@@ -160,6 +160,20 @@ def test_taken_is_409_not_offered_is_422_and_neither_changes_anything(client, de
     assert row["start_utc"] == "2026-12-07T10:00:00+00:00" and row["sequence"] == 0
 
 
+@pytest.mark.parametrize("start", ["9999-12-31T23:59:59+00:00", "0001-01-01T00:00:00+23:59"])
+def test_a_move_to_an_absurd_date_is_422_and_changes_nothing(client, start):
+    """Year 9999 or year 1 at an offset (whose arithmetic overflows) is a 422 naming the
+    start time, not a 500; the booking keeps its time."""
+    b = book(client)
+    r = client.post(
+        f"/api/bookings/{b['reference']}/reschedule",
+        json={"token": b["manageToken"], "startTime": start, "timezone": "Europe/London"},
+    )
+    assert r.status_code == 422 and r.json()["field"] == "startTime"
+    got = client.get(f"/api/bookings/{b['reference']}", params={"token": b["manageToken"]})
+    assert datetime.fromisoformat(got.json()["booking"]["startTime"]) == datetime.fromisoformat(T10)
+
+
 def test_cancel_takes_a_reason_sends_a_cancel_invitation_and_is_idempotent(client, desk):
     """POST cancel: 200 cancelled (twice harmless); the .ics turns to METHOD:CANCEL."""
     b = book(client)

@@ -236,6 +236,18 @@ def test_edge_dates_and_zone_names_are_422_with_the_field(desk, query, field):
     assert r.status_code == 422 and r.json()["field"] == field
 
 
+@pytest.mark.parametrize("start", ["9999-12-31T23:59:59+00:00", "0001-01-01T00:00:00+23:59"])
+@pytest.mark.parametrize("path", ["/api/bookings", "/api/calendly/create-booking"])
+def test_absurd_start_times_are_422_naming_the_start_time(sandbox_desk, start, path):
+    """Year 9999 (plus a meeting's length) and year 1 at +23:59 (before UTC's year 1)
+    overflowed into 500s; now the start time is named and nothing is stored."""
+    calendly = {"eventTypeUri": f"{sandbox_desk.sandbox.api_url}/event_types/SBXQUICKCALL0001"}
+    sent = body(analyst="maya-chen", startTime=start, **(calendly if "calendly" in path else {}))
+    r = api(sandbox_desk).post(path, json=sent)
+    assert r.status_code == 422 and r.json()["field"] == "startTime", r.text
+    assert sandbox_desk.store.db["bookings"].count == 0
+
+
 # -- a database that tells the truth --------------------------------------------------------
 def test_with_the_data_directory_deleted_bookings_answer_503_and_health_says_why(
     settings, catalogue, clock, tmp_path

@@ -41,11 +41,27 @@ class BookingRequest:
         return in_utc(self.start)
 
 
+# Start times outside these years are refused before any arithmetic on them could
+# overflow (9999-12-31 plus a meeting's length, or 0001-01-01 at +23:59 in UTC).
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2999
+
+
 def in_utc(start: datetime) -> datetime:
-    """A start time the visitor gave, in UTC: it must say which offset was meant."""
+    """A start time the visitor gave, in UTC: it must say which offset was meant, and
+    fall in a year anyone could book."""
     if start.tzinfo is None:
         raise InvalidInput("The start time needs a UTC offset, e.g. +00:00.", field="startTime")
-    return start.astimezone(UTC)
+    try:
+        utc = start.astimezone(UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not EARLIEST_YEAR <= utc.year <= LATEST_YEAR:
+        raise InvalidInput(
+            f"{start.date().isoformat()} is not a date we take bookings for; please pick one "
+            "of the times offered.",
+            field="startTime",
+        )
+    return utc
 
 
 @dataclass(frozen=True)
