@@ -126,6 +126,31 @@ def test_healthz_reports_database_and_mode(client, desk, tmp_path):
     assert body["mode"] == "offline"
 
 
+def test_a_body_that_is_not_json_is_a_400_saying_so_without_a_made_up_field(client):
+    """A truncated JSON body: 400 and one sentence, not '1: JSON decode error' naming a
+    field called '1'."""
+    r = client.post(
+        "/api/bookings", content=b'{"analyst": ', headers={"Content-Type": "application/json"}
+    )
+    assert r.status_code == 400
+    assert r.json() == {
+        "success": False,
+        "error": "bad_request",
+        "message": "The request body is not valid JSON.",
+    }
+
+
+def test_a_fault_of_ours_is_a_500_in_the_envelope_with_a_sentence(desk, monkeypatch):
+    """An unexpected exception inside a route: the JSON envelope and what to do, never a
+    bare 'Internal Server Error' or a traceback."""
+    monkeypatch.setattr(type(desk.offers), "meeting_types", lambda *a: 1 / 0)
+    app = Starlette(routes=create_routes(desk))
+    r = TestClient(app, raise_server_exceptions=False).get("/api/analysts")
+    assert r.status_code == 500
+    assert r.json()["error"] == "internal_error" and "try again" in r.json()["message"]
+    assert "ZeroDivisionError" not in r.text and "Traceback" not in r.text
+
+
 def test_a_json_body_that_is_not_utf8_gets_our_error_envelope(client):
     """A stray 0xFF byte inside a JSON string is a 400 in the app's own envelope, as the
     OpenAPI document says, not FastAPI's bare {"detail": ...}."""

@@ -28,6 +28,10 @@ from booking.web.ingest import GroupCommit
 log = logging.getLogger(__name__)
 MAX_WEBHOOK_BYTES = 256 * 1024
 DELIVERY_TOO_LARGE = "The delivery is larger than we accept."
+INTERNAL = (
+    "Something went wrong on our side. Please try again in a minute; if it keeps "
+    "happening, contact us (whatever was already saved is kept)."
+)
 
 
 class CamelModel(BaseModel):
@@ -177,6 +181,7 @@ def create_api(desk: Desk) -> FastAPI:
             413: {"model": ErrorOut, "description": "The request body is larger than we read."},
             422: {"model": ErrorOut},
             429: {"model": ErrorOut, "description": "Over a limit; see Retry-After."},
+            500: {"model": ErrorOut, "description": "A fault of ours; try again."},
             503: {"model": ErrorOut, "description": "Nothing was saved; see Retry-After."},
         },
     )
@@ -206,9 +211,17 @@ def create_api(desk: Desk) -> FastAPI:
             response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
         return response
 
+    @api.exception_handler(Exception)
+    async def fault(_: Request, exc: Exception) -> JSONResponse:
+        """A fault of ours: the envelope and a sentence, never a bare 'Internal Server
+        Error' (the traceback goes to the log)."""
+        return error(500, "internal_error", INTERNAL)
+
     @api.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        if first.get("type") == "json_invalid":
+            return error(400, "bad_request", "The request body is not valid JSON.")
         field = ".".join(str(p) for p in first["loc"] if p not in ("body", "query", "path"))
         message = f"{field}: {first['msg']}" if field else str(first["msg"])
         return error(422, "invalid_input", message, field or None)
