@@ -26,6 +26,7 @@ from booking.signatures import (
 )
 from booking.web import lifecycle
 from booking.web.routes import create_routes
+from tests.servers import run_async
 
 EXAMPLES = Path(__file__).parent / "calendly_examples"
 KEY = "whsec-test-key"
@@ -403,7 +404,7 @@ def test_the_server_reads_what_each_event_type_asks_as_it_starts(desk):
                 await asyncio.sleep(0.05)
         return False
 
-    assert asyncio.run(started())
+    assert run_async(started())
 
 
 def test_an_invitee_booked_straight_on_calendly_is_applied_without_reading_every_attempt(
