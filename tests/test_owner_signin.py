@@ -70,6 +70,8 @@ def test_guessing_meets_growing_delays_and_each_failure_is_logged_without_the_pa
         refused = client.post("/owner/signin", data={"password": "hunter2"})
         assert refused.status_code == 429 and "Too many wrong passwords" in refused.text
         waits.append(int(refused.headers["Retry-After"]))
+        wait = "1 second" if waits[-1] == 1 else f"{waits[-1]} seconds"
+        assert f"Please wait {wait} and try again." in refused.text
         clock.advance(seconds=waits[-1])
         assert client.post("/owner/signin", data={"password": "hunter2"}).status_code == 401
     assert waits == [1, 2, 4, 8]

@@ -5,9 +5,8 @@ a write transaction, so parallel requests cannot slip past a limit together."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
-from booking.domain.wording import describe_time
+from booking.domain.wording import how_long
 from booking.errors import TooManyRequests
 from booking.store import bookings, limits
 from booking.store.sql import parse_iso
@@ -43,8 +42,8 @@ class Limits:
         if not allowed:
             wait = (window + 1) * HOUR - now
             raise TooManyRequests(
-                f"There have been too many {what} from your connection in the last hour. "
-                f"Please try again in {max(1, round(wait / 60))} minutes.",
+                f"There have been too many {what} from your connection this hour. "
+                f"Please try again in {how_long(wait)}.",
                 retry_after=wait,
             )
 
@@ -56,24 +55,22 @@ class Limits:
             return
         now = self.desk.clock()
         db = self.desk.store.db
+        # Whoever types an address may not be its owner: the refusals say that a limit
+        # was reached, never which time is held or booked, nor the address itself.
         if holding and (held := bookings.live_hold_of(db, email, now=now)):
-            until = parse_iso(held["hold_expires_at"])
+            wait = parse_iso(held["hold_expires_at"]) - now
             raise TooManyRequests(
-                f"You are already holding {self._when(held)} while you pay. Please finish "
-                "that payment, or book this time once the hold ends "
-                f"({describe_time(until, self._zone(held))}).",
-                retry_after=max(1, int((until - now).total_seconds())),
+                "A time is already being held for this email address while a payment is "
+                "finished. Please finish that payment (or release the time) first, or try "
+                f"again in {how_long(wait.total_seconds())}.",
+                field="email",
+                retry_after=max(1, int(wait.total_seconds())),
             )
         if bookings.standing_for(db, email, analyst, now=now) >= limit:
             raise TooManyRequests(
-                f"{email} already has {limit} upcoming sessions with {name}. Please cancel "
-                "one, or book again after one has taken place.",
+                f"This email address already has as many upcoming sessions with {name} as "
+                f"we book for one person ({limit}). Please cancel one (the link is in its "
+                "confirmation email), or book again after one has taken place.",
                 field="email",
                 retry_after=HOUR,
             )
-
-    def _zone(self, row: dict) -> ZoneInfo:
-        return ZoneInfo(row["visitor_tz"] or "UTC")
-
-    def _when(self, row: dict) -> str:
-        return describe_time(parse_iso(row["start_utc"]), self._zone(row))

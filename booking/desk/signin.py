@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from booking.domain.wording import how_long
 from booking.errors import InvalidInput, TooManyRequests
 from booking.store import limits
 
@@ -50,7 +51,7 @@ class SignIn:
                     if wait > timedelta(0):
                         raise TooManyRequests(
                             "Too many wrong passwords. Please wait "
-                            f"{max(1, round(wait.total_seconds()))} seconds and try again.",
+                            f"{how_long(wait.total_seconds())} and try again.",
                             retry_after=max(1, round(wait.total_seconds())),
                         )
             right = desk.owner.is_owner_password(password)

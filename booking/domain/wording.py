@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -20,3 +21,11 @@ def describe_time(when: datetime, tz: ZoneInfo) -> str:
     """'09:30 on Tue 14 Oct' in the given zone."""
     local = when.astimezone(tz)
     return f"{local:%H:%M} on {local:%a} {local.day} {local:%b}"
+
+
+def how_long(seconds: float) -> str:
+    """A wait as people say it, rounded up: '1 second', '40 seconds', '2 minutes'."""
+    whole = max(1, math.ceil(seconds))
+    if whole < 90:
+        return "1 second" if whole == 1 else f"{whole} seconds"
+    return f"{math.ceil(whole / 60)} minutes"
