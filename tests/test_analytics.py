@@ -175,6 +175,38 @@ def test_funnel_shows_share_of_start_and_step_drop_off(history):
     assert [round(d, 4) for d in table["dropoff"]] == [0.0, 0.25, 0.0, 0.3333]
 
 
+def test_bookings_made_through_the_api_choose_their_time_in_the_funnel(sandbox_desk, clock):
+    """An API caller picks the time with its request: its attempts count as 'slot chosen'
+    too, so the funnel never has more details submitted than times chosen (it went
+    backwards, '−-46%', when the API was used)."""
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from booking.web.routes import create_routes
+
+    desk = sandbox_desk
+    api = TestClient(Starlette(routes=create_routes(desk)))
+    london = ZoneInfo("Europe/London")
+    [first, second, *_] = next(iter(desk.offers.open_days("maya-chen", "intro", london).values()))
+    for n, slot in enumerate((first, second)):
+        r = api.post(
+            "/api/bookings",
+            json={
+                "analyst": "maya-chen",
+                "meetingType": "intro",
+                "startTime": slot.start.isoformat(),
+                "name": "Ada Lovelace",
+                "email": f"ada{n}@example.com",
+                "timezone": "Europe/London",
+            },
+        )
+        assert r.status_code == 201, r.text
+    today = clock().date()
+    counts = kpis(desk.store, Filters(today, today))
+    assert counts["slot_chosen"] == counts["details_submitted"] == counts["booked"] == 2
+    assert all(d >= 0 for d in funnel_table(counts)["dropoff"])
+
+
 def test_breakdowns_and_filters_split_the_same_numbers(history):
     """By provider 2 + 2; filtering to one analyst or provider narrows every count."""
     desk, _ = history

@@ -12,7 +12,7 @@ def funnel_chart(funnel: pd.DataFrame) -> alt.Chart:
     """Ordered horizontal bars: count, % of start and the drop-off from the step before."""
     data = funnel.assign(
         label=[
-            f"{c:,} · {p:.0%} of start" + (f" · −{d:.0%}" if i else "")
+            f"{c:,} · {p:.0%} of start" + (f" · {-d:+.0%}".replace("-", "−") if i else "")
             for i, (c, p, d) in enumerate(
                 zip(funnel["count"], funnel["pct_of_start"], funnel["dropoff"], strict=True)
             )

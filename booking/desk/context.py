@@ -155,6 +155,10 @@ class Context:
         start = request.utc_start()
         now = self.clock()
         with self.store.write():
+            if not (self.store.attempt(attempt_id) or {}).get("slot_start"):
+                # an API caller chose the time with its request: the step the pages note
+                # when a time is picked, so the funnel never has more details than times
+                self.store.add_event(attempt_id, funnel.SLOT_CHOSEN, now=now)
             self.store.update_attempt(
                 attempt_id,
                 now=now,
