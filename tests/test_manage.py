@@ -174,6 +174,24 @@ def test_a_move_to_an_absurd_date_is_422_and_changes_nothing(client, start):
     assert datetime.fromisoformat(got.json()["booking"]["startTime"]) == datetime.fromisoformat(T10)
 
 
+@pytest.mark.parametrize(
+    ("reason", "status"), [("\u202eevil\u0007 x", 422), ("r" * 501, 422), ("No longer needed", 200)]
+)
+def test_a_cancel_reason_is_checked_like_any_visitor_text(client, reason, status):
+    """A reason with a bidi override or a control character, or over 500 characters, is
+    refused naming the reason (the booking stands); a plain one cancels."""
+    b = book(client)
+    r = client.post(
+        f"/api/bookings/{b['reference']}/cancel",
+        json={"token": b["manageToken"], "reason": reason},
+    )
+    assert r.status_code == status, r.text
+    if status == 422:
+        assert r.json()["field"] == "reason"
+    got = client.get(f"/api/bookings/{b['reference']}", params={"token": b["manageToken"]})
+    assert got.json()["booking"]["status"] == ("canceled" if status == 200 else "confirmed")
+
+
 def test_cancel_takes_a_reason_sends_a_cancel_invitation_and_is_idempotent(client, desk):
     """POST cancel: 200 cancelled (twice harmless); the .ics turns to METHOD:CANCEL."""
     b = book(client)

@@ -212,6 +212,8 @@ def test_live_mode_refuses_to_start_on_sandboxes_and_names_the_settings(settings
         ("Ada\x00", "", "name"),
         ("Ada", "fine\x1b[31m red", "notes"),
         ("Ada", "a \u2066hidden\u2069 isolate", "notes"),
+        ("Ada\u200b Lovelace", "", "name"),  # a zero-width space
+        ("\u200fAda", "", "name"),  # a right-to-left mark
     ],
 )
 def test_control_and_bidi_characters_and_letterless_names_are_refused(name, notes, field):
@@ -226,6 +228,9 @@ def test_text_is_normalised_and_real_names_in_any_script_pass():
     d = check_details("Zoe\u0308  Ba\u0301nfi", "z@example.com", "line one\r\nline two")
     assert d.name == "Zoë Bánfi" and d.notes == "line one\nline two"
     assert check_details("محمد", "m@example.com", "").name == "محمد"
+    # the zero-width non-joiner is part of Persian spelling, the joiner of emoji
+    assert check_details("مهرآفرین\u200cها", "m@example.com", "").name == "مهرآفرین\u200cها"
+    assert check_details("Ada 👩\u200d💻", "a@example.com", "").name == "Ada 👩\u200d💻"
 
 
 @pytest.mark.parametrize(

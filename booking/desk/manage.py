@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from booking.desk.offers import slot_taken
 from booking.domain.funnel import BookingStatus
 from booking.domain.records import Booking, new_manage_token
-from booking.domain.request import in_utc, zone
+from booking.domain.request import clean_text, in_utc, zone
 from booking.domain.slots import Interval, group_by_day
 from booking.errors import InvalidInput, NotBookable, NotFound
 from booking.mail import rescheduled, when
@@ -142,7 +142,7 @@ class Manage:
         """Cancel the booking (with the visitor's optional reason); cancelling twice is
         harmless. A paid booking is marked refund due."""
         booking = self.open(reference, token)
-        reason = " ".join((reason or "").split())
+        reason = " ".join(clean_text(reason, field="reason", label="reason").split())
         if len(reason) > MAX_REASON:
             raise InvalidInput(
                 f"Please keep the reason under {MAX_REASON} characters.", field="reason"

@@ -78,26 +78,32 @@ class Details:
         return cls(attempt["name"], attempt["email"], attempt["notes"] or "")
 
 
-BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Characters that hide or reorder text: bidi embeddings, overrides and isolates, the
+# direction marks, zero-width spaces and the byte-order mark. The zero-width joiners (in
+# emoji, and ZWNJ in Persian and Indic names) are real writing and stay allowed.
+HIDDEN = frozenset(
+    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c\u200b\u2060\ufeff"
+)
 
 
-def _clean(text: str | None, *, field: str, label: str, multiline: bool = False) -> str:
-    """NFC-normalised text without control or bidi-override characters (which can disguise
-    what a name or a note says on the owner's screens and in emails); InvalidInput else."""
+def clean_text(text: str | None, *, field: str, label: str, multiline: bool = False) -> str:
+    """NFC-normalised text without control or hidden characters (which can disguise what
+    a name, a note or a reason says on the owner's screens and in emails); InvalidInput
+    naming ``field`` else."""
     text = unicodedata.normalize("NFC", (text or "").replace("\r\n", "\n"))
     allowed = "\n\t" if multiline else ""
     bad = next(
         (
             ch
             for ch in text
-            if ch in BIDI_CONTROLS or (unicodedata.category(ch) == "Cc" and ch not in allowed)
+            if ch in HIDDEN or (unicodedata.category(ch) == "Cc" and ch not in allowed)
         ),
         None,
     )
     if bad is not None:
         raise InvalidInput(
-            f"Your {label} contains an invisible control character (U+{ord(bad):04X}); "
-            "please retype it.",
+            f"There is an invisible character (U+{ord(bad):04X}) in your {label}; please "
+            "retype it.",
             field=field,
         )
     return text
@@ -105,21 +111,21 @@ def _clean(text: str | None, *, field: str, label: str, multiline: bool = False)
 
 def check_details(name: str | None, email: str | None, notes: str | None) -> Details:
     """Normalise the visitor's details, or raise InvalidInput naming the field to fix."""
-    name = " ".join(_clean(name, field="name", label="name").split())
+    name = " ".join(clean_text(name, field="name", label="name").split())
     if not name:
         raise InvalidInput("Please tell us your name.", field="name")
     if not any(unicodedata.category(ch).startswith("L") for ch in name):
         raise InvalidInput("Please write your name with letters.", field="name")
     if len(name) > MAX_NAME:
         raise InvalidInput(f"Please shorten your name to {MAX_NAME} characters.", field="name")
-    email = _clean(email, field="email", label="email address").strip()
+    email = clean_text(email, field="email", label="email address").strip()
     if not email:
         raise InvalidInput("Please give an email address for the confirmation.", field="email")
     try:
         email = validate_email(email, check_deliverability=False).normalized
     except EmailNotValidError as exc:
         raise InvalidInput(f"That email address is not valid: {exc}", field="email") from exc
-    notes = _clean(notes, field="notes", label="notes", multiline=True).strip()
+    notes = clean_text(notes, field="notes", label="notes", multiline=True).strip()
     if len(notes) > MAX_NOTES:
         raise InvalidInput(
             f"Notes can be at most {MAX_NOTES:,} characters; yours are {len(notes):,}.",

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import Field
 
 from booking.desk import Desk
+from booking.desk.manage import MAX_REASON
 from booking.domain.records import Booking
 from booking.errors import SlotTaken, SlotUnavailable
 from booking.web.api import BookingOut, CamelModel, ErrorOut, _booking_out, error
@@ -35,7 +36,7 @@ class RescheduleIn(CamelModel):
 
 class CancelIn(CamelModel):
     token: str = TOKEN
-    reason: str = Field(default="", max_length=2000)
+    reason: str = Field(default="", max_length=MAX_REASON)
 
 
 class BookingAnswer(CamelModel):
