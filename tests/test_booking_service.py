@@ -12,7 +12,8 @@ from tests.conftest import booking_args
 
 
 def test_a_valid_request_books_and_records_the_funnel(desk):
-    """The booking is stored confirmed, normalised, and the attempt ends 'booked'."""
+    """The booking is stored confirmed, normalised, and the attempt (whose request named
+    the time) goes slot chosen, details submitted, booked."""
     b = desk.local.book(
         BookingRequest(**booking_args(name="  Ada   Lovelace ", email="Ada@Example.COM"))
     )
@@ -23,7 +24,7 @@ def test_a_valid_request_books_and_records_the_funnel(desk):
     attempt = desk.store.attempt(row["attempt_id"])
     assert attempt["status"] == "booked" and attempt["booking_ref"] == b.reference
     steps = [e["step"] for e in desk.store.events(attempt["id"])]
-    assert steps == ["started", "details_submitted", "booked"]
+    assert steps == ["started", "slot_chosen", "details_submitted", "booked"]
     assert desk.booking(b.reference.lower()) == b
 
 

@@ -71,7 +71,7 @@ def test_the_handoff_creates_a_fresh_prefilled_link_per_attempt(sandbox_desk):
     }
     assert url.startswith("http://testserver/sandbox/calendly/d/")
     steps = [e["step"] for e in sandbox_desk.store.events(attempt)]
-    assert steps == ["started", "details_submitted", "link_created"]
+    assert steps == ["started", "slot_chosen", "details_submitted", "link_created"]
     assert sandbox_desk.store.attempt(attempt)["status"] == "link_created"
 
 
