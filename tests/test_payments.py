@@ -21,7 +21,7 @@ from starlette.testclient import TestClient
 from booking import mail
 from booking.desk import build_desk
 from booking.domain.request import BookingRequest
-from booking.errors import NotBookable, SlotTaken
+from booking.errors import NotBookable, PaymentError, SlotTaken
 from booking.web.routes import create_routes
 
 LONDON = ZoneInfo("Europe/London")
@@ -122,11 +122,62 @@ def test_an_abandoned_checkout_is_swept_after_the_hold(sandbox_desk, clock):
     assert first_slot(sandbox_desk).start == req["start"]
 
 
-def test_a_late_payment_for_a_time_taken_meanwhile_is_marked_refund_due(sandbox_desk, clock):
-    """The hold lapsed and someone else booked; the payer is told, the owner owes a refund."""
+def cannot_expire(desk, monkeypatch) -> None:
+    """The payment provider does not answer the calls that close a checkout."""
+
+    def down(checkout_id):
+        raise PaymentError("The payment provider is not answering.")
+
+    monkeypatch.setattr(desk.payments, "expire", down)
+
+
+def test_a_time_taken_after_its_hold_lapsed_closes_the_old_checkout_first(
+    sandbox_desk, clock, monkeypatch
+):
+    """Someone books a time whose hold lapsed a moment ago (before the sweeper came by):
+    the lapsed checkout is closed first, so its visitor can no longer pay for a time that
+    is gone; nothing is owed back."""
+    req = pay_request(sandbox_desk)
+    url = sandbox_desk.checkout.start(BookingRequest(**req))
+    clock.advance(minutes=sandbox_desk.settings.hold_minutes, seconds=5)
+    provider, in_transaction = sandbox_desk.payments, []
+
+    def expire(checkout):  # the provider is asked with no database lock held
+        in_transaction.append(sandbox_desk.store.db.conn.in_transaction)
+        return type(provider).expire(provider, checkout)
+
+    monkeypatch.setattr(provider, "expire", expire)
+    other = pay_request(sandbox_desk, start=req["start"], email="bob@example.com")
+    sandbox_desk.checkout.start(BookingRequest(**other))
+    assert in_transaction == [False]
+    assert sandbox_desk.checkout_sandbox.settle(checkout_id(url), paid=True)["status"] == "expired"
+    assert sandbox_desk.store.payments_of(req["attempt_id"])[0]["status"] == "abandoned"
+    assert sandbox_desk.owner.refunds_due() == []
+
+
+def test_a_payment_made_just_after_the_hold_keeps_the_time_from_a_later_booker(sandbox_desk, clock):
+    """Paid after the hold lapsed but before anyone else asked: the payer keeps the time
+    and the later booker is told it was just taken."""
+    req = pay_request(sandbox_desk)
+    url = sandbox_desk.checkout.start(BookingRequest(**req))
+    clock.advance(minutes=sandbox_desk.settings.hold_minutes, seconds=5)
+    sandbox_desk.checkout_sandbox.settle(checkout_id(url), paid=True)
+    other = pay_request(sandbox_desk, start=req["start"], email="bob@example.com")
+    with pytest.raises(SlotTaken, match="just taken"):
+        sandbox_desk.checkout.start(BookingRequest(**other))
+    booked = sandbox_desk.store.attempt(req["attempt_id"])["booking_ref"]
+    assert sandbox_desk.booking(booked).status == "confirmed"
+
+
+def test_a_late_payment_for_a_time_taken_meanwhile_is_marked_refund_due(
+    sandbox_desk, clock, monkeypatch
+):
+    """The hold lapsed, its checkout could not be closed (the provider did not answer) and
+    someone else booked; the late payer is told, the owner owes a refund."""
     req = pay_request(sandbox_desk)
     url = sandbox_desk.checkout.start(BookingRequest(**req))
     clock.advance(minutes=sandbox_desk.settings.hold_minutes + 1)
+    cannot_expire(sandbox_desk, monkeypatch)
     other = pay_request(sandbox_desk, start=req["start"], email="bob@example.com")
     other_url = sandbox_desk.checkout.start(BookingRequest(**other))
     sandbox_desk.checkout_sandbox.settle(checkout_id(other_url), paid=True)
@@ -404,12 +455,13 @@ def test_cancel_after_paying_in_another_tab_carries_on_as_paid(sandbox_desk):
 
 
 def test_a_late_payment_for_a_taken_time_emails_the_visitor_that_a_refund_is_due(
-    sandbox_desk, clock
+    sandbox_desk, clock, monkeypatch
 ):
     """The payer is told by email, once, with the amount and a way to choose another time."""
     req = pay_request(sandbox_desk)
     url = sandbox_desk.checkout.start(BookingRequest(**req))
     clock.advance(minutes=sandbox_desk.settings.hold_minutes + 1)
+    cannot_expire(sandbox_desk, monkeypatch)
     other = pay_request(sandbox_desk, start=req["start"], email="bob@example.com")
     sandbox_desk.checkout_sandbox.settle(
         checkout_id(sandbox_desk.checkout.start(BookingRequest(**other))), paid=True

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -19,7 +19,7 @@ from booking.domain.wording import describe_time, money
 from booking.errors import BookingError, NotBookable, NotFound, SlotTaken
 from booking.mail import late_payment_refund
 from booking.payments.provider import SESSION_PLACEHOLDER
-from booking.store import iso, parse_iso
+from booking.store import iso, parse_iso, payments
 
 if TYPE_CHECKING:
     from booking.desk import Desk
@@ -125,8 +125,9 @@ class CheckoutJourney:
             if who.provider != "local":
                 desk.handoff.direct.take_answers(attempt_id, who, meeting, request)
                 desk.offers.check_calendly_time(who, meeting, start, tz)
-            else:  # may ask the analyst's calendar feed: before the transaction, no lock held
+            else:  # may ask the calendar feed and the payment provider: no lock held
                 desk.offers.check_local_time(who, meeting, start, tz)
+                desk.local.close_lapsed(who, meeting, start)
             with desk.store.write():
                 for payment in earlier:
                     if payment["status"] == "open":
@@ -185,8 +186,8 @@ class CheckoutJourney:
 
     def payment_of(self, attempt_id: str, checkout_id: str | None) -> dict:
         """The attempt's checkout (that one, or its newest), or NotFound."""
-        payments = self.desk.store.payments_of(attempt_id or "")
-        payment = next((p for p in payments if p["id"] == checkout_id or not checkout_id), None)
+        made = self.desk.store.payments_of(attempt_id or "")
+        payment = next((p for p in made if p["id"] == checkout_id or not checkout_id), None)
         if payment is None:
             raise NotFound(
                 "We could not find that payment. If you paid, check your email for the "
@@ -325,16 +326,29 @@ class CheckoutJourney:
         done: Counter = Counter()
         before = desk.clock() - timedelta(minutes=desk.settings.hold_minutes)
         for payment in desk.store.stale_payments(before=before):
-            try:
-                outcome = self.complete(payment["attempt_id"], payment["id"])
-            except BookingError as exc:
-                log.warning("payment %s not settled: %s", payment["id"], exc)
-                continue
-            if outcome.kind in ("pending", "expired"):
-                if outcome.kind == "pending" and self._expire_quietly(payment) == "paid":
-                    continue  # paid at the last moment: the next sweep settles it
-                self._abandon(payment)
-                done["abandoned"] += 1
-            else:
-                done[outcome.kind] += 1
+            if kind := self._settle_stale(payment):
+                done[kind] += 1
         return done
+
+    def close_lapsed(self, analyst: str, start: datetime, end: datetime) -> None:
+        """Before a time is taken: close the checkouts of holds on it that have lapsed (the
+        sweeper would, within a minute), so nobody can still pay for a time that is no
+        longer theirs; a payment made before this settles first and keeps the time."""
+        desk = self.desk
+        for payment in payments.lapsed_on(desk.store.db, analyst, start, end, desk.clock()):
+            self._settle_stale(payment)
+
+    def _settle_stale(self, payment: dict) -> str | None:
+        """Confirm a checkout left open past its hold if it was paid, else expire it and
+        call it abandoned; what became of it (None: not settled yet)."""
+        try:
+            outcome = self.complete(payment["attempt_id"], payment["id"])
+        except BookingError as exc:
+            log.warning("payment %s not settled: %s", payment["id"], exc)
+            return None
+        if outcome.kind not in ("pending", "expired"):
+            return outcome.kind
+        if outcome.kind == "pending" and self._expire_quietly(payment) == "paid":
+            return None  # paid at the last moment: the next sweep settles it
+        self._abandon(payment)
+        return "abandoned"

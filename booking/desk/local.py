@@ -53,6 +53,7 @@ class LocalBooking:
                 raise pay_first(meeting)
             details, start, tz = desk.take_details(attempt_id, who, meeting, request)
             desk.offers.check_local_time(who, meeting, start, tz)  # may ask the feed: no lock
+            self.close_lapsed(who, meeting, start)
             with desk.store.write():  # the limit, the slot and its confirmation: all or none
                 desk.limits.per_email(details.email, who.slug, name=who.name, holding=False)
                 reference = self.take_slot(attempt_id, who, meeting, details, start, tz, hold=False)
@@ -72,6 +73,13 @@ class LocalBooking:
         )
         return replace(booking, manage_token=desk.manage.issue(reference))
 
+    def close_lapsed(self, who: Analyst, meeting: MeetingType, start: datetime) -> None:
+        """Before taking a time, outside any transaction (it asks the payment provider):
+        close the checkouts of holds on it that lapsed, so nobody pays for it after."""
+        buffer = timedelta(minutes=who.buffer_minutes)
+        end = start + timedelta(minutes=meeting.duration_minutes)
+        self.desk.checkout.close_lapsed(who.slug, start - buffer, end + buffer)
+
     def take_slot(
         self,
         attempt_id: str,
@@ -89,9 +97,9 @@ class LocalBooking:
         ask their calendar feed), before any transaction: no lock is held over the network."""
         desk = self.desk
         end = start + timedelta(minutes=meeting.duration_minutes)
+        buffer = timedelta(minutes=who.buffer_minutes)
         now = desk.clock()
         reference = new_reference()
-        buffer = timedelta(minutes=who.buffer_minutes)
         until = now + timedelta(minutes=desk.settings.hold_minutes)
         inserted = desk.store.insert_booking_if_free(
             {

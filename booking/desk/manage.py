@@ -113,6 +113,7 @@ class Manage:
             return booking
         desk, who, meeting = self.desk, booking.analyst, booking.meeting
         desk.offers.check_local_time(who, meeting, start, tz)
+        desk.local.close_lapsed(who, meeting, start)
         end = start + timedelta(minutes=meeting.duration_minutes)
         buffer = timedelta(minutes=who.buffer_minutes)
         result = desk.diary.move(

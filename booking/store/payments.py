@@ -48,6 +48,18 @@ def stale(db: Database, *, before: datetime, limit: int) -> list[dict]:
     )
 
 
+def lapsed_on(db: Database, analyst: str, start: datetime, end: datetime, now: datetime):
+    """Open checkouts whose held time (``analyst``'s, touching [start, end)) has lapsed."""
+    return list(
+        db.query(
+            "SELECT p.* FROM payments p JOIN bookings b ON b.reference = p.hold_ref "
+            "WHERE p.status = 'open' AND b.analyst = ? AND b.status IN ('held', 'expired') "
+            "AND b.hold_expires_at <= ? AND b.start_utc < ? AND b.end_utc > ?",
+            [analyst, iso(now), iso(end), iso(start)],
+        )
+    )
+
+
 def refunds_due(db: Database) -> list[dict]:
     """Paid checkouts whose booking went (canceled, or the slot was taken), newest first,
     with the attempt's name, email, analyst and booking."""
