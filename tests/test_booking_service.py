@@ -57,13 +57,29 @@ def test_a_slot_inside_the_buffer_is_taken(desk):
         datetime(2026, 12, 7, 10, 10, tzinfo=UTC),  # off the 30-minute grid
         datetime(2026, 12, 9, 10, 0, tzinfo=UTC),  # a Wednesday: day off
         datetime(2027, 1, 11, 10, 0, tzinfo=UTC),  # beyond the 30-day horizon
-        datetime(2026, 12, 1, 10, 0, tzinfo=UTC),  # in the past
     ],
 )
 def test_times_that_are_not_offered_are_refused(desk, start):
-    """Only times the page would show can be booked, whatever a client sends."""
-    with pytest.raises(SlotUnavailable, match="is not a time Maya Chen offers"):
+    """Only times the page would show can be booked, whatever a client sends; the
+    refusal names the time (with its year when it is not this year's) and the meeting."""
+    with pytest.raises(SlotUnavailable, match="is not a time Maya Chen offers for the ") as e:
         desk.local.book(BookingRequest(**booking_args(start=start)))
+    assert ("Jan 2027 is" in str(e.value)) == (start.year == 2027)
+    assert desk.store.db["bookings"].count == 0
+
+
+@pytest.mark.parametrize(
+    ("start", "said"),
+    [
+        (datetime(2026, 12, 1, 10, 0, tzinfo=UTC), "10:00 on Tue 1 Dec has already passed"),
+        (datetime(2020, 11, 30, 12, 0, tzinfo=UTC), "12:00 on Mon 30 Nov 2020 has already passed"),
+    ],
+)
+def test_a_time_in_the_past_is_refused_as_passed_with_its_year(desk, start, said):
+    """A start in the past says so (with the year when it is another year's), rather than
+    that the analyst does not offer it."""
+    with pytest.raises(SlotUnavailable, match=said):
+        desk.local.book(BookingRequest(**booking_args(start=start, timezone="UTC")))
     assert desk.store.db["bookings"].count == 0
 
 

@@ -51,11 +51,18 @@ def slot_taken(start: datetime, tz: ZoneInfo) -> SlotTaken:
     )
 
 
-def not_offered(start: datetime, tz: ZoneInfo, who: Analyst, meeting: MeetingType):
-    """The error for a time the analyst does not offer at all."""
+def not_offered(
+    start: datetime, tz: ZoneInfo, who: Analyst, meeting: MeetingType, now: datetime
+) -> SlotUnavailable:
+    """The error for a time the analyst does not offer at all (or that has passed)."""
+    when = describe_time(start, tz, now=now)
+    if start <= now:
+        return SlotUnavailable(
+            f"{when} has already passed; please pick a time in the future.", field="startTime"
+        )
     return SlotUnavailable(
-        f"{describe_time(start, tz)} is not a time {who.name} offers for a "
-        f"{meeting.name}. Please pick one of the times shown.",
+        f"{when} is not a time {who.name} offers for the {meeting.name}. Please pick one of "
+        "the times shown.",
         field="startTime",
     )
 
@@ -327,7 +334,7 @@ class Offers:
             return slot in free_slots(who, meeting, busy, now=now, start=start, end=start + _SECOND)
 
         if not offered(closed):
-            raise not_offered(start, tz, who, meeting)
+            raise not_offered(start, tz, who, meeting, now)
         if who.busy_feeds:
             pad = timedelta(minutes=who.buffer_minutes)
             if not offered(self.desk.feeds.busy(who, start - pad, end + pad, fresh=True)):
@@ -341,13 +348,11 @@ class Offers:
         self, who: Analyst, meeting: MeetingType, start: datetime, tz: ZoneInfo
     ) -> None:
         """Raise unless Calendly offers ``start`` right now (asked, not cached)."""
-        if start <= self.desk.clock():
-            raise SlotUnavailable(
-                f"{describe_time(start, tz)} has already passed; please pick a time in the future.",
-                field="startTime",
-            )
-        if all(s.start != start for s in self.calendly_slots(meeting, start, start + _SECOND)):
-            raise not_offered(start, tz, who, meeting)
+        now = self.desk.clock()
+        if start <= now or all(
+            s.start != start for s in self.calendly_slots(meeting, start, start + _SECOND)
+        ):
+            raise not_offered(start, tz, who, meeting, now)
         offered = {
             parse_calendly_time(t["start_time"])
             for t in self.calendly().available_times(

@@ -17,10 +17,12 @@ def money(amount: Decimal | str, currency: str) -> str:
     return f"{symbol}{text}" if symbol else f"{text} {currency}"
 
 
-def describe_time(when: datetime, tz: ZoneInfo) -> str:
-    """'09:30 on Tue 14 Oct' in the given zone."""
+def describe_time(when: datetime, tz: ZoneInfo, *, now: datetime | None = None) -> str:
+    """'09:30 on Tue 14 Oct' in the given zone ('… 14 Oct 2020' when that is not the year
+    of ``now``)."""
     local = when.astimezone(tz)
-    return f"{local:%H:%M} on {local:%a} {local.day} {local:%b}"
+    year = f" {local.year}" if now is not None and now.astimezone(tz).year != local.year else ""
+    return f"{local:%H:%M} on {local:%a} {local.day} {local:%b}{year}"
 
 
 def how_long(seconds: float) -> str:
