@@ -97,9 +97,9 @@ class LocalBooking:
         ask their calendar feed), before any transaction: no lock is held over the network."""
         desk = self.desk
         end = start + timedelta(minutes=meeting.duration_minutes)
-        buffer = timedelta(minutes=who.buffer_minutes)
         now = desk.clock()
         reference = new_reference()
+        buffer = timedelta(minutes=who.buffer_minutes)
         until = now + timedelta(minutes=desk.settings.hold_minutes)
         inserted = desk.store.insert_booking_if_free(
             {
