@@ -109,11 +109,13 @@ outbox = desk.owner.outbox()
 if not outbox:
     st.caption("No emails yet.")
 for message in outbox:
-    title = f"{message['created_at'][:16]} · {message['status']} · {message['subject']}"
+    # The address, the subject (names) and a server's error text are the visitors' or
+    # others' words: shown as typed, never as formatting or a link.
+    title = f"{message['created_at'][:16]} · {message['status']} · {ui_kit.md(message['subject'])}"
     with st.expander(title):
-        st.caption(f"To {message['to_addr']} · tries {message['tries']}")
+        st.caption(f"To {ui_kit.md(message['to_addr'])} · tries {message['tries']}")
         if message["last_error"]:
-            st.caption(f"Last error: {message['last_error']}")
+            st.caption(f"Last error: {ui_kit.md(message['last_error'])}")
         st.text(message["text"])
 if settings.mail_mode == "outbox":
     st.caption("No SMTP server is set (BOOKING_SMTP_HOST), so emails are kept here.")

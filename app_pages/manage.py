@@ -57,7 +57,10 @@ except BookingError as exc:
     st.info(str(exc), icon=":material/event_busy:")
     st.stop()
 if not days:
-    st.caption(f"{booking.analyst.name} has no other free {booking.meeting.name} times for now.")
+    st.caption(
+        f"{ui_kit.md(booking.analyst.name)} has no other free {ui_kit.md(booking.meeting.name)} "
+        "times for now."
+    )
 else:
     day_keys = [d.isoformat() for d in days]
     if S.get("manage_day") not in day_keys:
@@ -90,8 +93,8 @@ else:
                 else:
                     forget_choice()
                     S["manage_flash"] = (
-                        f"Moved: your {moved.meeting.name} is now {when(moved)}. An updated "
-                        f"invitation is on its way to {moved.email}."
+                        f"Moved: your {ui_kit.md(moved.meeting.name)} is now {when(moved)}. An "
+                        f"updated invitation is on its way to {ui_kit.md(moved.email)}."
                     )
                     st.rerun()
 
@@ -108,7 +111,7 @@ if not S.get("manage_confirm_cancel"):
 with st.container(border=True):
     refund = "" if booking.meeting.is_free else " Your payment will be refunded in full."
     st.warning(
-        f"Cancel your {booking.meeting.name} with {booking.analyst.name} on "
+        f"Cancel your {ui_kit.md(booking.meeting.name)} with {ui_kit.md(booking.analyst.name)} on "
         f"{when(booking)}? The time is released for someone else.{refund}",
         icon=":material/warning:",
     )

@@ -34,7 +34,8 @@ tz = ui_kit.visitor_zone(booking.visitor_tz)
 if booking.status == BookingStatus.CANCELED:
     st.title("Booking cancelled")
     st.warning(
-        f"Your {booking.meeting.name} with {booking.analyst.name} is cancelled.",
+        f"Your {ui_kit.md(booking.meeting.name)} with {ui_kit.md(booking.analyst.name)} is "
+        "cancelled.",
         icon=":material/event_busy:",
     )
 else:
@@ -42,7 +43,8 @@ else:
     by_calendly = booking.analyst.provider == "calendly"
     by_calendly = by_calendly and not desk.settings.calendly_confirmations
     st.success(
-        f"Your {booking.meeting.name} with {booking.analyst.name} is confirmed. "
+        f"Your {ui_kit.md(booking.meeting.name)} with {ui_kit.md(booking.analyst.name)} is "
+        "confirmed. "
         + (  # Calendly sends its own confirmation; we send ours only when set up to
             f"Calendly emails the confirmation to {ui_kit.md(booking.email)}."
             if by_calendly

@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from booking.desk import build_desk
+from booking.domain.request import BookingRequest
 from booking.settings import Settings
 from ui_kit import charts as ui_charts
 
@@ -85,3 +86,29 @@ def test_chart_specs_encode_the_funnel_order_and_labels():
     assert spec["layer"][0]["encoding"]["y"]["sort"] == ["Attempts", "Booked"]
     labels = [row["label"] for row in spec["datasets"][next(iter(spec["datasets"]))]]
     assert labels == ["10 · 100% of start", "4 · 40% of start · −60%"]
+
+
+def test_the_email_outbox_shows_a_visitors_address_as_typed(owner_env):
+    """'To *star*_under_@example.com' in the outbox stays as typed: no emphasis, no link."""
+    from tests.test_pages import LONDON, MARKED_UP_EMAIL, as_rendered
+
+    owner_env.owner.load_demo_data(40, seed=2)
+    first = next(iter(owner_env.offers.open_days("maya-chen", "intro", LONDON).values()))[0]
+    owner_env.local.book(
+        BookingRequest(
+            analyst="maya-chen",
+            meeting_type="intro",
+            start=first.start,
+            name="Grace Hopper",
+            email=MARKED_UP_EMAIL,
+            timezone="Europe/London",
+        )
+    )
+    at = AppTest.from_file(UI, default_timeout=60)
+    at.session_state["is_owner"] = True
+    at.run().switch_page("app_pages/analytics.py").run()
+    assert not at.exception
+    [to] = [c.value for c in at.caption if c.value.startswith("To ")]
+    rendered, text = as_rendered(to)
+    assert "<em>" not in rendered and "<a " not in rendered
+    assert text.startswith(f"To {MARKED_UP_EMAIL} · tries")

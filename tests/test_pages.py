@@ -316,3 +316,60 @@ def test_a_paste_longer_than_a_field_allows_keeps_the_allowed_part_and_says_so(e
     at.form_submit_button[0].click().run()
     assert at.title[0].value == "You're booked"
     assert env.booking(reference(at)).notes == pasted[:2000].strip()
+
+
+LONDON = ZoneInfo("Europe/London")
+MARKED_UP_EMAIL = "*star*_under_@example.com"  # valid, and full of Markdown's characters
+
+
+def as_rendered(markdown: str) -> tuple[str, str]:
+    """(the HTML CommonMark makes of ``markdown``, the text a reader sees in it)."""
+    from html import unescape
+
+    from markdown_it import MarkdownIt
+
+    rendered = MarkdownIt("commonmark").render(markdown)
+    return rendered, unescape(re.sub(r"<[^>]+>", "", rendered)).replace("\u2060", "")
+
+
+def open_manage(desk, email: str, locale: str = "en-GB") -> tuple[AppTest, object]:
+    """The manage page of a new booking of Maya's intro call (first free time) by ``email``."""
+    first = next(iter(desk.offers.open_days("maya-chen", "intro", LONDON).values()))[0]
+    booking = desk.local.book(
+        BookingRequest(
+            analyst="maya-chen",
+            meeting_type="intro",
+            start=first.start,
+            name="Grace Hopper",
+            email=email,
+            timezone="Europe/London",
+        )
+    )
+    at = AppTest.from_file(UI, default_timeout=30)
+    at.context = {"timezone": "Europe/London", "locale": locale}
+    at.query_params.update(ref=booking.reference, token=booking.manage_token)
+    return at.run().switch_page("app_pages/manage.py").run(), booking
+
+
+def choose_new_time(at: AppTest, desk, booking):
+    """On the manage page: the second offered date and its first time; returns that slot."""
+    day, slots = list(desk.manage.times(booking, LONDON).items())[1]
+    at.pills(key="manage_day").set_value(day.isoformat()).run()
+    at.pills(key="manage_slot").set_value(slots[0].start.isoformat()).run()
+    return slots[0]
+
+
+def move_button(at: AppTest):
+    return next(b for b in at.button if b.label.startswith("Move to"))
+
+
+def test_after_a_move_the_visitors_email_is_shown_as_typed_not_as_formatting(env):
+    """'…on its way to *star*_under_@example.com' keeps its stars and underscores: a
+    visitor's text never becomes emphasis or a link."""
+    at, booking = open_manage(env, MARKED_UP_EMAIL)
+    choose_new_time(at, env, booking)
+    move_button(at).click().run()
+    assert not at.exception and "Moved:" in at.success[0].value
+    rendered, text = as_rendered(at.success[0].value)
+    assert "<em>" not in rendered and "<a " not in rendered
+    assert f"on its way to {MARKED_UP_EMAIL}." in text
