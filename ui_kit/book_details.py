@@ -50,7 +50,7 @@ def details_fields(calendly_form, asks) -> None:
     with st.container(key="field-name"):
         st.text_input("Name", key="name", autocomplete="name", persist_state="session")
         if "name" in errors:
-            st.error(errors["name"], icon=":material/error:")
+            st.error(ui_kit.md(errors["name"]), icon=":material/error:")
     with st.container(key="field-email"):
         st.text_input(
             "Email",
@@ -62,7 +62,7 @@ def details_fields(calendly_form, asks) -> None:
             persist_state="session",
         )
         if "email" in errors:
-            st.error(errors["email"], icon=":material/error:")
+            st.error(ui_kit.md(errors["email"]), icon=":material/error:")
         st.caption("We send your confirmation here.")
     for ask in asks:  # each required: Calendly refuses the booking without it
         if ask.kind == "single_select":
@@ -87,7 +87,7 @@ def details_fields(calendly_form, asks) -> None:
             placeholder="Anything the analyst should know before the session",
         )
         if "notes" in errors:
-            st.error(errors["notes"], icon=":material/error:")
+            st.error(ui_kit.md(errors["notes"]), icon=":material/error:")
         st.caption(f"Up to {MAX_NOTES:,} characters.")
 
 
@@ -202,7 +202,8 @@ def submit(desk: Desk, analyst: Analyst, meeting: MeetingType, slot, tz, asks) -
         if exc.field in FIELDS:
             S["field_errors"] = {exc.field: str(exc)}
             st.rerun()
-        st.error(str(exc), icon=":material/error:")
+        # (a check's message may quote what the visitor typed: shown as typed)
+        st.error(ui_kit.md(str(exc)), icon=":material/error:")
     except BookingError as exc:
         st.error(str(exc), icon=":material/error:")
     else:
