@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -112,3 +113,33 @@ def test_the_email_outbox_shows_a_visitors_address_as_typed(owner_env):
     rendered, text = as_rendered(to)
     assert "<em>" not in rendered and "<a " not in rendered
     assert text.startswith(f"To {MARKED_UP_EMAIL} · tries")
+
+
+def test_looking_up_another_person_unticks_the_erase_confirmation(owner_env):
+    """The confirmation given for one person never carries over to the next Look up."""
+    owner_env.owner.load_demo_data(40, seed=2)
+    people = ("first.person@example.com", "second.person@example.com")
+    days = owner_env.offers.open_days("maya-chen", "intro", ZoneInfo("Europe/London"))
+    for slot, email in zip(list(days.values())[:2], people, strict=True):
+        owner_env.local.book(
+            BookingRequest(
+                analyst="maya-chen",
+                meeting_type="intro",
+                start=slot[0].start,
+                name="Someone",
+                email=email,
+                timezone="Europe/London",
+            )
+        )
+    at = AppTest.from_file(UI, default_timeout=60)
+    at.session_state["is_owner"] = True
+    at.run().switch_page("app_pages/analytics.py").run()
+    for email in people:
+        at.text_input(key="privacy_email").input(email)
+        next(b for b in at.button if b.label == "Look up").click().run()
+        assert not at.exception
+        assert at.checkbox(key="privacy_sure").value is False
+        assert at.button(key="privacy_erase").disabled
+        at.checkbox(key="privacy_sure").check().run()
+        assert not at.button(key="privacy_erase").disabled
+    assert "second.person" in at.checkbox(key="privacy_sure").label.replace("\\", "")

@@ -14,6 +14,7 @@ from ui_kit import md
 S = st.session_state
 LOOKED_UP = "privacy_lookup"  # (address, what erasing would change)
 ERASED = "privacy_erased"  # (address, what erasing changed)
+SURE = "privacy_sure"  # the Erase confirmation: unticked by every Look up
 
 
 def _counts(done) -> str:
@@ -36,6 +37,7 @@ def panel(desk: Desk) -> None:
     with st.form("privacy_form", border=False):
         typed = st.text_input("Email address", key="privacy_email", max_chars=320)
         if st.form_submit_button("Look up", icon=":material/person_search:"):
+            S[SURE] = False  # a confirmation given for one person never carries to the next
             try:
                 address = address_of(typed)  # as compared: trimmed, case-folded
                 S[LOOKED_UP] = (address, desk.privacy.erase(address, dry_run=True))
@@ -59,7 +61,7 @@ def panel(desk: Desk) -> None:
     )
     sure = st.checkbox(
         f"Erase everything held about {md(address)}. This cannot be undone.",
-        key="privacy_sure",
+        key=SURE,
     )
     if st.button("Erase", type="primary", disabled=not sure, key="privacy_erase"):
         try:
@@ -67,6 +69,6 @@ def panel(desk: Desk) -> None:
         except BookingError as exc:
             st.error(str(exc))
             return
-        for key in (LOOKED_UP, "privacy_sure", "privacy_email"):
+        for key in (LOOKED_UP, SURE, "privacy_email"):
             S.pop(key, None)
         st.rerun()
