@@ -23,6 +23,22 @@ def owner_env(tmp_path, monkeypatch):
     return build_desk(Settings.from_env())
 
 
+def book_maya(desk, email: str, *, day: int = 0) -> None:
+    """A booking by ``email`` of Maya's intro call, at the first time of her ``day``-th
+    open day."""
+    days = list(desk.offers.open_days("maya-chen", "intro", ZoneInfo("Europe/London")).values())
+    desk.local.book(
+        BookingRequest(
+            analyst="maya-chen",
+            meeting_type="intro",
+            start=days[day][0].start,
+            name="Someone",
+            email=email,
+            timezone="Europe/London",
+        )
+    )
+
+
 def test_the_analytics_page_does_not_exist_before_sign_in(owner_env):
     """A visitor has no Analytics page: switching to it fails, the sign-in page asks."""
     at = AppTest.from_file(UI, default_timeout=30).run()
@@ -91,20 +107,10 @@ def test_chart_specs_encode_the_funnel_order_and_labels():
 
 def test_the_email_outbox_shows_a_visitors_address_as_typed(owner_env):
     """'To *star*_under_@example.com' in the outbox stays as typed: no emphasis, no link."""
-    from tests.test_pages import LONDON, MARKED_UP_EMAIL, as_rendered
+    from tests.test_pages import MARKED_UP_EMAIL, as_rendered
 
     owner_env.owner.load_demo_data(40, seed=2)
-    first = next(iter(owner_env.offers.open_days("maya-chen", "intro", LONDON).values()))[0]
-    owner_env.local.book(
-        BookingRequest(
-            analyst="maya-chen",
-            meeting_type="intro",
-            start=first.start,
-            name="Grace Hopper",
-            email=MARKED_UP_EMAIL,
-            timezone="Europe/London",
-        )
-    )
+    book_maya(owner_env, MARKED_UP_EMAIL)
     at = AppTest.from_file(UI, default_timeout=60)
     at.session_state["is_owner"] = True
     at.run().switch_page("app_pages/analytics.py").run()
@@ -119,18 +125,8 @@ def test_looking_up_another_person_unticks_the_erase_confirmation(owner_env):
     """The confirmation given for one person never carries over to the next Look up."""
     owner_env.owner.load_demo_data(40, seed=2)
     people = ("first.person@example.com", "second.person@example.com")
-    days = owner_env.offers.open_days("maya-chen", "intro", ZoneInfo("Europe/London"))
-    for slot, email in zip(list(days.values())[:2], people, strict=True):
-        owner_env.local.book(
-            BookingRequest(
-                analyst="maya-chen",
-                meeting_type="intro",
-                start=slot[0].start,
-                name="Someone",
-                email=email,
-                timezone="Europe/London",
-            )
-        )
+    for day, email in enumerate(people):
+        book_maya(owner_env, email, day=day)
     at = AppTest.from_file(UI, default_timeout=60)
     at.session_state["is_owner"] = True
     at.run().switch_page("app_pages/analytics.py").run()
@@ -143,3 +139,28 @@ def test_looking_up_another_person_unticks_the_erase_confirmation(owner_env):
         at.checkbox(key="privacy_sure").check().run()
         assert not at.button(key="privacy_erase").disabled
     assert "second.person" in at.checkbox(key="privacy_sure").label.replace("\\", "")
+
+
+def test_their_data_is_built_once_per_look_up_and_ready_in_the_button(owner_env, monkeypatch):
+    """The JSON is built at Look up and kept, not on each rerun; the button holds the file
+    itself (a file built on the click was lost when the page reran: 'Deferred file … not
+    found')."""
+    from booking.desk.privacy import Privacy
+
+    built = []
+    export_json = Privacy.export_json
+    monkeypatch.setattr(
+        Privacy, "export_json", lambda self, a: built.append(a) or export_json(self, a)
+    )
+    owner_env.owner.load_demo_data(40, seed=2)
+    book_maya(owner_env, "kit.export@example.com")
+    at = AppTest.from_file(UI, default_timeout=60)
+    at.session_state["is_owner"] = True
+    at.run().switch_page("app_pages/analytics.py").run()
+    at.text_input(key="privacy_email").input("kit.export@example.com")
+    next(b for b in at.button if b.label == "Look up").click().run()
+    at.checkbox(key="privacy_sure").check().run()
+    at.segmented_control(key="provider").set_value("local").run()  # the whole page reruns
+    assert not at.exception and built == ["kit.export@example.com"]
+    (download,) = [d for d in at.get("download_button") if "JSON" in d.proto.label]
+    assert download.proto.url.endswith(".json") and not download.proto.deferred_file_id

@@ -12,7 +12,7 @@ from booking.errors import BookingError
 from ui_kit import md
 
 S = st.session_state
-LOOKED_UP = "privacy_lookup"  # (address, what erasing would change)
+LOOKED_UP = "privacy_lookup"  # (address, what erasing would change, their data as JSON)
 ERASED = "privacy_erased"  # (address, what erasing changed)
 SURE = "privacy_sure"  # the Erase confirmation: unticked by every Look up
 
@@ -38,22 +38,27 @@ def panel(desk: Desk) -> None:
         typed = st.text_input("Email address", key="privacy_email", max_chars=320)
         if st.form_submit_button("Look up", icon=":material/person_search:"):
             S[SURE] = False  # a confirmation given for one person never carries to the next
+            S.pop(LOOKED_UP, None)
             try:
                 address = address_of(typed)  # as compared: trimmed, case-folded
-                S[LOOKED_UP] = (address, desk.privacy.erase(address, dry_run=True))
+                held = desk.privacy.erase(address, dry_run=True)
+                # Built once per Look up and kept: a download whose data is a callable
+                # is lost when the whole page reruns (Streamlit's "Deferred file … not
+                # found"), and building it on every rerun would slow the dashboard.
+                export = desk.privacy.export_json(address) if held else ""
+                S[LOOKED_UP] = (address, held, export)
             except BookingError as exc:
-                S.pop(LOOKED_UP, None)
                 st.error(str(exc))
     if LOOKED_UP not in S:
         return
-    address, held = S[LOOKED_UP]
+    address, held, export = S[LOOKED_UP]
     if not held:
         st.info(f"Nothing is held about {md(address)}.")
         return
     st.markdown(f"Held about **{md(address)}** (rows): {_counts(held)}.")
     st.download_button(
         "Download their data (JSON)",
-        lambda: desk.privacy.export_json(address),  # built on the click, not every rerun
+        export,
         file_name="personal-data.json",
         mime="application/json",
         icon=":material/download:",
