@@ -40,11 +40,7 @@ POLL_SECONDS, MAX_POLLS = 2, 90  # stop asking after three minutes
 
 def when(start: datetime, end: datetime | None) -> str:
     """'Tuesday 1 December 2026, 14:00–14:30 (Europe/London)' in the visitor's zone."""
-    s = start.astimezone(tz)
-    text = f"{s:%A} {s.day} {s:%B %Y}, {zones.clock(s, twelve=twelve)}"
-    if end is not None:
-        text += f"–{zones.clock(end.astimezone(tz), twelve=twelve)}"
-    return f"{text} ({tz.key})"
+    return zones.when(start, end, tz, twelve=twelve)
 
 
 def redirect_time(key: str) -> datetime | None:

@@ -8,8 +8,7 @@ import streamlit as st
 import ui_kit
 from booking.domain.funnel import BookingStatus
 from booking.errors import BookingError
-from booking.mail import when
-from ui_kit import booking_card
+from ui_kit import booking_card, zones
 
 desk = ui_kit.desk()
 S = st.session_state
@@ -26,12 +25,13 @@ except BookingError as exc:
     st.stop()
 
 tz = ui_kit.visitor_zone(booking.visitor_tz)
+twelve = zones.uses_12_hour_clock()
 canceled = booking.status == BookingStatus.CANCELED
 st.title("Booking cancelled" if canceled else "Your booking")
 if flash := S.pop("manage_flash", None):
     st.success(flash, icon=":material/check_circle:")
-booking_card.details(booking, tz)
-ui_kit.timezone_picker()
+booking_card.details(booking, tz, twelve=twelve)
+ui_kit.zone_and_clock()
 booking_card.calendar_buttons(booking, desk.manage.url(booking.reference, token))
 
 if canceled:
@@ -41,6 +41,11 @@ if booking.analyst.provider != "local":
     booking_card.calendly_links(booking)
     st.caption("This booking was made on Calendly, so it is changed there.")
     st.stop()
+
+
+def when(b) -> str:
+    """The booking's time as this visitor reads it (their zone, their clock)."""
+    return zones.when(b.start, b.end, tz, twelve=twelve)
 
 
 def forget_choice() -> None:
@@ -79,12 +84,13 @@ else:
             "New time",
             list(slots),
             key="manage_slot",
-            format_func=lambda iso: f"{slots[iso].start.astimezone(tz):%H:%M}",
+            format_func=lambda iso: zones.clock(slots[iso].start.astimezone(tz), twelve=twelve),
             help=f"Start times in {tz.key}.",
         )
         if S.get("manage_slot"):
             new = slots[S["manage_slot"]]
-            label = f"Move to {new.start.astimezone(tz):%a %-d %b, %H:%M}"
+            start = new.start.astimezone(tz)
+            label = f"Move to {start:%a %-d %b}, {zones.clock(start, twelve=twelve)}"
             if st.button(label, type="primary", icon=":material/update:"):
                 try:
                     moved = desk.manage.reschedule(reference, token, new.start, tz.key)

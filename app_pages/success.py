@@ -6,7 +6,7 @@ import streamlit as st
 import ui_kit
 from booking.domain.funnel import BookingStatus
 from booking.errors import BookingError
-from ui_kit import a11y, booking_card
+from ui_kit import a11y, booking_card, zones
 
 desk = ui_kit.desk()
 a11y.page_title("Your booking", desk.settings.brand_name)
@@ -31,6 +31,7 @@ except BookingError as exc:
     st.stop()
 
 tz = ui_kit.visitor_zone(booking.visitor_tz)
+twelve = zones.uses_12_hour_clock()
 if booking.status == BookingStatus.CANCELED:
     st.title("Booking cancelled")
     st.warning(
@@ -52,8 +53,8 @@ else:
         ),
         icon=":material/check_circle:",
     )
-booking_card.details(booking, tz)
-ui_kit.timezone_picker()
+booking_card.details(booking, tz, twelve=twelve)
+ui_kit.zone_and_clock()
 booking_card.calendar_buttons(booking, desk.manage.url(booking.reference, token))
 if booking.status == BookingStatus.CONFIRMED and (booking.reschedule_url or booking.cancel_url):
     booking_card.calendly_links(booking)

@@ -373,3 +373,45 @@ def test_after_a_move_the_visitors_email_is_shown_as_typed_not_as_formatting(env
     rendered, text = as_rendered(at.success[0].value)
     assert "<em>" not in rendered and "<a " not in rendered
     assert f"on its way to {MARKED_UP_EMAIL}." in text
+
+
+TWELVE = re.compile(r"\b\d{1,2}:\d\d [AP]M\b")
+TWENTY_FOUR = re.compile(r"\b\d\d:\d\d\b(?! [AP]M)")
+
+
+def test_the_manage_page_reads_every_time_in_the_visitors_12_hour_clock(env):
+    """An en-US visitor reads 12-hour times on the card, the new times, the Move button, the
+    'Moved' message and the cancel question; none in 24-hour."""
+    at, booking = open_manage(env, "ada@example.com", locale="en-US")
+    card = next(m.value for m in at.markdown if m.value.startswith("**When**"))
+    assert TWELVE.search(card) and not TWENTY_FOUR.search(card)
+    slot = choose_new_time(at, env, booking)
+    times = at.pills(key="manage_slot").options
+    assert times and all(TWELVE.fullmatch(t) for t in times)
+    start = slot.start.astimezone(LONDON)
+    assert move_button(at).label == f"Move to {start:%a %-d %b}, {start:%-I:%M %p}"
+    move_button(at).click().run()
+    assert TWELVE.search(at.success[0].value) and not TWENTY_FOUR.search(at.success[0].value)
+    next(b for b in at.button if b.label == "Cancel this booking…").click().run()
+    assert TWELVE.search(at.warning[0].value) and not TWENTY_FOUR.search(at.warning[0].value)
+
+
+def test_the_success_page_reads_the_time_in_the_clock_the_visitor_chose(env):
+    """Booked with the 12-hour clock on, the success page's card says '10:00 AM', not 10:00."""
+    at = pick(open_app(), env)
+    at.toggle(key="clock_24h").set_value(False).run()
+    fill(at).form_submit_button[0].click().run()
+    assert at.title[0].value == "You're booked"
+    card = next(m.value for m in at.markdown if m.value.startswith("**When**"))
+    assert TWELVE.search(card) and not TWENTY_FOUR.search(card)
+
+
+def test_canadian_visitors_read_the_clock_of_their_language(env):
+    """English Canada reads 12-hour times, French Canada 24-hour (the region alone would
+    give both 12-hour)."""
+    for locale, pattern in (("en-CA", TWELVE), ("fr-CA", TWENTY_FOUR)):
+        at = AppTest.from_file(UI, default_timeout=30)
+        at.context = {"timezone": "America/Toronto", "locale": locale}
+        at = pick(at.run(), env, tz="America/Toronto")
+        times = at.pills(key="slot").options
+        assert times and all(pattern.fullmatch(t) for t in times), (locale, times)

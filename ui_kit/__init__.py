@@ -47,6 +47,15 @@ def timezone_picker() -> None:
     zones.timezone_picker(desk().clock())
 
 
+def zone_and_clock() -> None:
+    """The zone picker and, beside it, the 24-hour clock toggle."""
+    picker, toggle = st.columns([3, 1], vertical_alignment="bottom")
+    with picker:
+        timezone_picker()
+    with toggle:
+        zones.clock_toggle()
+
+
 # Markdown's own characters, plus ':' and '@' so no URL or address the visitor typed is
 # ever turned into a live link (GFM links "https://…", "www.…" and "a@b.c" by itself).
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:@])")

@@ -11,15 +11,14 @@ import ui_kit
 from booking.domain.funnel import BookingStatus
 from booking.domain.records import Booking
 from booking.mail.ics import google_calendar_link, outlook_calendar_link
+from ui_kit import zones
 
 
-def details(booking: Booking, tz: ZoneInfo) -> None:
-    """When, where, what, for whom (the visitor's own notes included)."""
+def details(booking: Booking, tz: ZoneInfo, *, twelve: bool) -> None:
+    """When (in the visitor's zone and clock), where, what, for whom (the visitor's own
+    notes included)."""
     with st.container(border=True):
-        st.markdown(
-            f"**When** · {booking.start.astimezone(tz):%A %-d %B %Y, %H:%M}–"
-            f"{booking.end.astimezone(tz):%H:%M} ({tz.key})"
-        )
+        st.markdown(f"**When** · {zones.when(booking.start, booking.end, tz, twelve=twelve)}")
         st.markdown(
             f"**What** · {ui_kit.md(booking.meeting.name)} with {ui_kit.md(booking.analyst.name)}"
         )

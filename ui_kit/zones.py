@@ -1,6 +1,7 @@
 """Time zones and clock times as the visitor reads them: a zone picker that finds
 "New York", "EST" or "London" and shows UTC offsets, and 12- or 24-hour times by the
-browser's locale (with a toggle).
+browser's locale (with a toggle). Every time a visitor reads goes through ``clock`` (or
+``when``) with their ``uses_12_hour_clock()``, so no page mixes the two.
 
 The zones offered are the IANA database's own list of places (``zone.tab`` in tzdata): no
 legacy aliases such as ``US/Pacific`` or ``Brazil/West``, which only duplicate a place.
@@ -16,12 +17,16 @@ from zoneinfo import ZoneInfo, available_timezones
 import streamlit as st
 
 TZ_KEY = "visitor_tz"
-CLOCK_KEY = "clock_24h"
+CLOCK_KEY = "clock_24h"  # the toggle (widget state: Streamlit drops it on a page switch)
+CLOCK_CHOICE = "clock_choice_24h"  # the visitor's clock, kept for every page of the session
 # Regions whose everyday clock is 12-hour (CLDR's preferred hour cycle "h").
 TWELVE_HOUR_REGIONS = frozenset(
     {"US", "CA", "AU", "NZ", "PH", "IN", "PK", "BD", "EG", "SA", "JO", "SY", "IQ", "KW", "OM"}
     | {"QA", "BH", "AE", "YE", "LY", "SD", "MX", "CO", "SV", "HN", "NI", "KR", "TW", "MY"}
 )
+# Language-and-region pairs that read 24-hour inside a 12-hour region (CLDR's hour cycle
+# "H" for the pair): French-speaking Canada, where en-CA reads 12-hour.
+TWENTY_FOUR_HOUR_LOCALES = frozenset({"fr-CA"})
 
 
 @cache
@@ -87,20 +92,45 @@ def timezone_picker(now: datetime) -> None:
     )
 
 
+def twelve_hour_locale(locale: str | None) -> bool:
+    """Whether a browser locale reads 12-hour times: by its region ('en-US', 'en-CA'), unless
+    its language and region together read 24-hour ('fr-CA'); no region ('en'): 24-hour."""
+    parts = (locale or "").replace("_", "-").split("-")
+    if len(parts) < 2:
+        return False
+    language, region = parts[0].lower(), parts[-1].upper()
+    return region in TWELVE_HOUR_REGIONS and f"{language}-{region}" not in TWENTY_FOUR_HOUR_LOCALES
+
+
 def uses_12_hour_clock() -> bool:
-    """The visitor's choice, else their browser's locale (en-US: 12-hour)."""
-    if CLOCK_KEY not in st.session_state:
-        locale = (st.context.locale or "").replace("_", "-")
-        region = locale.split("-")[-1].upper() if "-" in locale else ""
-        st.session_state[CLOCK_KEY] = region not in TWELVE_HOUR_REGIONS
-    return not st.session_state[CLOCK_KEY]
+    """The visitor's choice, else their browser's locale (en-US: 12-hour, fr-CA: 24-hour)."""
+    if CLOCK_CHOICE not in st.session_state:
+        st.session_state[CLOCK_CHOICE] = not twelve_hour_locale(st.context.locale)
+    return not st.session_state[CLOCK_CHOICE]
+
+
+def _keep_clock() -> None:
+    st.session_state[CLOCK_CHOICE] = st.session_state[CLOCK_KEY]
 
 
 def clock_toggle() -> None:
-    uses_12_hour_clock()
-    st.toggle("24-hour clock", key=CLOCK_KEY)
+    """The '24-hour clock' toggle, showing (and changing) the visitor's kept choice."""
+    st.session_state[CLOCK_KEY] = not uses_12_hour_clock()
+    st.toggle("24-hour clock", key=CLOCK_KEY, on_change=_keep_clock)
 
 
 def clock(when: datetime, *, twelve: bool) -> str:
     """'14:30' or '2:30 PM'."""
     return f"{when:%-I:%M %p}" if twelve else f"{when:%H:%M}"
+
+
+def when(start: datetime, end: datetime | None, tz: ZoneInfo, *, twelve: bool) -> str:
+    """'Tuesday 8 December 2026, 10:00–11:00 (Europe/London)' (or '10:00 AM–11:00 AM'),
+    read in ``tz``; an end on a later day says its day."""
+    s = start.astimezone(tz)
+    text = f"{s:%A} {s.day} {s:%B %Y}, {clock(s, twelve=twelve)}"
+    if end is not None:
+        t = end.astimezone(tz)
+        day = "" if t.date() == s.date() else f"{t:%A} {t.day} {t:%B}, "
+        text += f"–{day}{clock(t, twelve=twelve)}"
+    return f"{text} ({tz.key})"
