@@ -9,6 +9,7 @@ import ui_kit
 from booking.domain.funnel import BookingStatus
 from booking.errors import BookingError
 from ui_kit import booking_card, zones
+from ui_kit.book_steps import focus_if
 
 desk = ui_kit.desk()
 S = st.session_state
@@ -106,15 +107,23 @@ else:
 
 # -- cancel ----------------------------------------------------------------------------------
 st.subheader("Cancel")
+
+
+def ask_to_cancel() -> None:
+    S.update(manage_confirm_cancel=True, focus="manage-cancel")
+
+
+def keep_booking() -> None:
+    forget_choice()
+    S["focus"] = "manage-cancel-open"
+
+
 if not S.get("manage_confirm_cancel"):
-    st.button(
-        "Cancel this booking…",
-        icon=":material/event_busy:",
-        on_click=S.update,
-        kwargs={"manage_confirm_cancel": True},
-    )
+    with st.container(key="manage-cancel-open"):
+        st.button("Cancel this booking…", icon=":material/event_busy:", on_click=ask_to_cancel)
+    focus_if("manage-cancel-open", "button")
     st.stop()
-with st.container(border=True):
+with st.container(border=True, key="manage-cancel"):
     refund = "" if booking.meeting.is_free else " Your payment will be refunded in full."
     st.warning(
         f"Cancel your {ui_kit.md(booking.meeting.name)} with {ui_kit.md(booking.analyst.name)} on "
@@ -132,4 +141,5 @@ with st.container(border=True):
             forget_choice()
             S["manage_flash"] = "Cancelled. A confirmation is on its way to your inbox."
             st.rerun()
-    no.button("Keep my booking", on_click=forget_choice)
+    no.button("Keep my booking", on_click=keep_booking)
+focus_if("manage-cancel", "textarea")

@@ -9,6 +9,7 @@ from booking.errors import BookingError
 from ui_kit import a11y, booking_card, zones
 
 desk = ui_kit.desk()
+S = st.session_state
 a11y.page_title("Your booking", desk.settings.brand_name)
 reference = st.query_params.get("ref", "")
 token = st.query_params.get("token", "")
@@ -32,15 +33,19 @@ except BookingError as exc:
 
 tz = ui_kit.visitor_zone(booking.visitor_tz)
 twelve = zones.uses_12_hour_clock()
+head = st.container(key="booking-head")
+if S.get("focus") == "booking-head":  # just booked (ui_kit.show_booking): start reading here
+    S.pop("focus")
+    a11y.focus_step("booking-head", "h1")
 if booking.status == BookingStatus.CANCELED:
-    st.title("Booking cancelled")
+    head.title("Booking cancelled")
     st.warning(
         f"Your {ui_kit.md(booking.meeting.name)} with {ui_kit.md(booking.analyst.name)} is "
         "cancelled.",
         icon=":material/event_busy:",
     )
 else:
-    st.title("You're booked")
+    head.title("You're booked")
     by_calendly = booking.analyst.provider == "calendly"
     by_calendly = by_calendly and not desk.settings.calendly_confirmations
     st.success(

@@ -149,6 +149,7 @@ def show_booking(reference: str, token: str | None = None) -> None:
     carries a manage token (a new one when the journey had none), never the reference
     alone, so the page survives a reload without letting the reference show anything."""
     token = token or desk().manage.issue(reference)
+    st.session_state["focus"] = "booking-head"  # the success page starts the reading there
     st.switch_page("app_pages/success.py", query_params={"ref": reference, "token": token})
 
 

@@ -54,7 +54,8 @@ def _script(body: str) -> None:
 
 def focus_step(key: str, target: str) -> None:
     """Scroll the container ``st.container(key=key)`` into view and move the keyboard focus
-    to ``target`` (a CSS selector inside it) as soon as that is on the page."""
+    to ``target`` (a CSS selector inside it) as soon as that is on the page. A target that
+    is not focusable by itself (a heading, a message) gets ``tabindex=-1`` first."""
     scroll = json.dumps(f".st-key-{key}")
     wanted = json.dumps(f".st-key-{key} {target}")
     n = st.session_state["_focus_n"] = st.session_state.get("_focus_n", 0) + 1
@@ -68,7 +69,11 @@ def focus_step(key: str, target: str) -> None:
     const view = document.querySelector({scroll});
     if (!view) return;
     view.scrollIntoView({{block: 'start'}});  // at once: no motion to wait through
-    if (el) el.focus({{preventScroll: true}});
+    if (!el) return;
+    if (!el.matches('a[href], button, input, select, textarea, [tabindex]')) {{
+      el.setAttribute('tabindex', '-1');
+    }}
+    el.focus({{preventScroll: true}});
   }}, 50);
 }})();"""
     )

@@ -91,8 +91,20 @@ def remember_attempt() -> None:
 
 
 # -- 0. a time the visitor is paying for ------------------------------------------------------
+def release(desk: Desk, when: str) -> None:
+    """Release it: the checkout is closed and the time freed; the page says so."""
+    desk.checkout.release(S["attempt"])
+    S["released"] = f"Released {when}. Nothing was charged and the checkout is closed."
+    S["focus"] = "released"
+
+
 def held_time(desk: Desk, tz, twelve: bool) -> None:
-    """Back from the checkout: the time they hold, with Continue to payment / Release it."""
+    """Back from the checkout: the time they hold, with Continue to payment / Release it;
+    once released, a short confirmation that has the focus (where the banner was)."""
+    if released := S.pop("released", None):
+        with st.container(key="released"):
+            st.success(released, icon=":material/undo:")
+        focus_if("released", "[role=alert]")
     held = desk.checkout.open_checkout(known_attempt(desk))
     if not held:
         return
@@ -112,11 +124,7 @@ def held_time(desk: Desk, tz, twelve: bool) -> None:
             if row.button("Continue to payment", type="primary", icon=":material/payments:"):
                 ui_kit.redirect(held["url"], S["attempt"], label=desk.modes.checkout_label)
                 st.stop()
-            row.button(
-                "Release it",
-                icon=":material/undo:",
-                on_click=lambda: desk.checkout.release(S["attempt"]),
-            )
+            row.button("Release it", icon=":material/undo:", on_click=release, args=(desk, when))
 
 
 # -- 1. analyst -------------------------------------------------------------------------
@@ -313,8 +321,9 @@ def time_step(desk: Desk, days: dict, meeting: MeetingType, tz, twelve: bool):
         chosen = st.query_params.get("time")
         every = {s.start.isoformat() for slots in days.values() for s in slots}
         if chosen and chosen not in every:
-            if S.get("slot") == chosen:  # this visitor's pick was taken meanwhile: say so
+            if S.get("slot") == chosen:  # this visitor's pick was taken meanwhile: say so,
                 S["error"] = str(slot_taken(datetime.fromisoformat(chosen), tz))
+                S["focus"] = "step-time"  # and put them where the next choice is made
             set_choice("time", None)
             chosen = None
         if error := S.get("error"):

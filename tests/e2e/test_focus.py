@@ -1,0 +1,138 @@
+"""Where the keyboard focus goes after the moments that used to leave it on <body>: a time
+taken meanwhile, the cancel confirmation, releasing a held time, and the success page."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from itertools import count
+from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from booking.desk import build_desk
+from booking.domain.request import BookingRequest
+from booking.settings import Settings
+from tests.e2e.conftest import pick_date, pick_first_time, pick_time, settle
+
+pytestmark = pytest.mark.browser
+ROOMY_DAY = re.compile(r", (\d\d+|[4-9]) free times$")  # a calendar day with 4 or more
+_people = count(1)
+
+
+def email() -> str:
+    return f"focus{next(_people)}@example.com"
+
+
+def desk_of(server: dict):
+    return build_desk(Settings(db_path=server["db"], public_url=server["url"]))
+
+
+def focused(page: Page) -> str:
+    """What has the keyboard focus: its tag, role and accessible name or text."""
+    return page.evaluate(
+        "() => { const e = document.activeElement; return [e.tagName, e.getAttribute('role')"
+        " || e.type || '', e.getAttribute('aria-label') || e.innerText || ''].join('|'); }"
+    )
+
+
+def wait_focus(page: Page, pattern: str) -> None:
+    """The focus arrives (the page moves it once the step is drawn), and stays."""
+    for _ in range(50):
+        if re.search(pattern, focused(page)):
+            page.wait_for_timeout(300)  # not taken away again by a late redraw
+            if re.search(pattern, focused(page)):
+                return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"focus is on {focused(page)!r}, not /{pattern}/")
+
+
+def test_a_time_taken_meanwhile_puts_the_focus_on_the_free_times(page: Page, app_server):
+    """'…was just taken by someone else; please pick another time': the focus is on the
+    day's free times, where the next choice is made."""
+    page.goto(f"{app_server['url']}/?analyst=maya-chen&type=intro")
+    settle(page)
+    page.get_by_role("button", name=ROOMY_DAY).first.click()  # times stay when one goes
+    settle(page)
+    pick_time(page)
+    chosen = parse_qs(urlsplit(page.url).query)["time"][0]
+    desk_of(app_server).local.book(
+        BookingRequest(
+            analyst="maya-chen",
+            meeting_type="intro",
+            start=datetime.fromisoformat(chosen),
+            name="Someone Faster",
+            email=email(),
+            timezone="Europe/London",
+        )
+    )
+    page.get_by_role("textbox", name="Name").fill("Mary Jackson")
+    page.get_by_role("textbox", name="Email").fill(email())
+    page.get_by_role("button", name="Book").click()
+    expect(page.get_by_text("was just taken by someone else")).to_be_visible(timeout=15_000)
+    settle(page)
+    wait_focus(page, r"\|radio\|\d")
+    assert page.evaluate("() => !!document.activeElement.closest('.st-key-step-time')")
+
+
+def test_cancel_this_booking_puts_the_focus_in_its_confirmation(page: Page, app_server):
+    """'Cancel this booking…' opens the question with the focus on its reason field;
+    'Keep my booking' gives the focus back to the button that opened it."""
+    desk = desk_of(app_server)
+    days = list(desk.offers.open_days("maya-chen", "intro", ZoneInfo("Europe/London")).values())
+    booking = desk.local.book(
+        BookingRequest(
+            analyst="maya-chen",
+            meeting_type="intro",
+            start=days[-3][0].start,
+            name="Annie Easley",
+            email=email(),
+            timezone="Europe/London",
+        )
+    )
+    page.goto(desk.manage.url(booking.reference, booking.manage_token))
+    settle(page)
+    page.get_by_role("button", name="Cancel this booking…").click()
+    settle(page)
+    expect(page.get_by_text("The time is released for someone else")).to_be_visible()
+    wait_focus(page, r"TEXTAREA\|.*Reason")
+    page.get_by_role("button", name="Keep my booking").click()
+    settle(page)
+    wait_focus(page, r"(?s)BUTTON\|.*Cancel this booking")
+
+
+def test_release_it_says_the_time_was_released_and_keeps_the_focus(page: Page, app_server):
+    """Back from the checkout, 'Release it': a short confirmation says so, and has the focus
+    (the held-time banner no longer simply vanishes with the focus)."""
+    page.goto(f"{app_server['url']}/?analyst=maya-chen&type=portfolio-review")
+    settle(page)
+    pick_date(page)
+    pick_time(page)
+    page.get_by_role("textbox", name="Name").fill("Christine Darden")
+    page.get_by_role("textbox", name="Email").fill(email())
+    page.get_by_role("button", name="Proceed to Pay").click()
+    page.wait_for_url(re.compile(r"/sandbox/checkout/"), timeout=20_000)
+    page.go_back()
+    settle(page)
+    held = page.get_by_text(re.compile(r"You are holding .+ until "))
+    expect(held).to_be_visible(timeout=15_000)
+    page.get_by_role("button", name="Release it").click()
+    settle(page)
+    expect(held).to_have_count(0)
+    expect(page.get_by_text(re.compile(r"^Released "))).to_be_visible()
+    wait_focus(page, r"Released .+ Nothing was charged")
+
+
+def test_the_success_page_puts_the_focus_on_its_heading(page: Page, app_server):
+    """Booked: the focus is on 'You're booked', so a screen reader starts there."""
+    page.goto(app_server["url"])
+    settle(page)
+    pick_first_time(page, "Maya", "Intro call — 20 min · Free")
+    page.get_by_role("textbox", name="Name").fill("Gladys West")
+    page.get_by_role("textbox", name="Email").fill(email())
+    page.get_by_role("button", name="Book").click()
+    expect(page.get_by_role("heading", name="You're booked")).to_be_visible(timeout=15_000)
+    settle(page)
+    wait_focus(page, r"^H1\|.*You're booked")
