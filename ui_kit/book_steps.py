@@ -293,6 +293,10 @@ def date_step(desk: Desk, analyst: Analyst, meeting: MeetingType, tz):
         wanted = st.query_params.get("date")
         S["day"] = wanted if wanted in {d.isoformat() for d in days} else None
         if wanted and not S["day"]:
+            taken = st.query_params.get("time")
+            if taken and S.get("slot") == taken:  # their pick, the day's last, was just taken
+                S["error"] = str(slot_taken(datetime.fromisoformat(taken), tz))
+                S["focus"] = "step-date"  # the day is gone: the next choice is a date
             set_choice("date", None)
         with st.container(key="step-calendar"):
             st.markdown("**Date** · the marked dates have free times")

@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 from booking.desk import build_desk
 from booking.domain.request import BookingRequest
 from booking.settings import Settings
-from tests.e2e.conftest import pick_date, pick_first_time, pick_time, settle
+from tests.e2e.conftest import OPEN_DAY, pick_date, pick_first_time, pick_time, settle
 
 pytestmark = pytest.mark.browser
 ROOMY_DAY = re.compile(r", (\d\d+|[4-9]) free times$")  # a calendar day with 4 or more
@@ -136,3 +136,41 @@ def test_the_success_page_puts_the_focus_on_its_heading(page: Page, app_server):
     expect(page.get_by_role("heading", name="You're booked")).to_be_visible(timeout=15_000)
     settle(page)
     wait_focus(page, r"^H1\|.*You're booked")
+
+
+def test_the_last_free_time_of_a_day_taken_meanwhile_is_said_and_focuses_the_calendar(
+    page: Page, app_server
+):
+    """When the time taken was its day's last, the day leaves the calendar: the visitor is
+    still told, and the focus is on the calendar, where the next choice is made (the day
+    and the time used to vanish without a word)."""
+    desk = desk_of(app_server)
+    london = ZoneInfo("Europe/London")
+    day = list(desk.offers.open_days("maya-chen", "intro", london))[-4]  # no other test's
+
+    def book_first() -> datetime:
+        start = desk.offers.open_days("maya-chen", "intro", london)[day][0].start
+        desk.local.book(
+            BookingRequest(
+                analyst="maya-chen",
+                meeting_type="intro",
+                start=start,
+                name="Someone Earlier",
+                email=email(),
+                timezone="Europe/London",
+            )
+        )
+        return start
+
+    while len(desk.offers.open_days("maya-chen", "intro", london)[day]) > 1:
+        book_first()
+    page.goto(f"{app_server['url']}/?analyst=maya-chen&type=intro&date={day.isoformat()}")
+    settle(page)
+    pick_time(page)
+    book_first()  # the day's last free time, taken while the visitor types
+    page.get_by_role("textbox", name="Name").fill("Katherine Coleman")
+    page.get_by_role("textbox", name="Email").fill(email())
+    page.get_by_role("button", name="Book").click()
+    expect(page.get_by_text("was just taken by someone else")).to_be_visible(timeout=15_000)
+    settle(page)
+    wait_focus(page, OPEN_DAY.pattern)
