@@ -8,10 +8,11 @@ import streamlit as st
 import ui_kit
 from booking.domain.funnel import BookingStatus
 from booking.errors import BookingError
-from ui_kit import booking_card, zones
+from ui_kit import a11y, booking_card, zones
 from ui_kit.book_steps import focus_if
 
 desk = ui_kit.desk()
+a11y.page_title("Your booking", desk.settings.brand_name)
 S = st.session_state
 reference = st.query_params.get("ref", "")
 token = st.query_params.get("token", "")
@@ -55,7 +56,7 @@ def forget_choice() -> None:
 
 
 # -- move ------------------------------------------------------------------------------------
-st.subheader("Move to another time")
+st.header("Move to another time")
 try:
     with st.spinner("Finding free times…"):
         days = desk.manage.times(booking, tz)
@@ -106,7 +107,7 @@ else:
                     st.rerun()
 
 # -- cancel ----------------------------------------------------------------------------------
-st.subheader("Cancel")
+st.header("Cancel")
 
 
 def ask_to_cancel() -> None:

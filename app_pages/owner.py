@@ -4,8 +4,10 @@ HttpOnly session cookie) or Streamlit's OIDC login."""
 import streamlit as st
 
 import ui_kit
+from ui_kit import a11y
 
 desk = ui_kit.desk()
+a11y.page_title("Owner sign-in", desk.settings.brand_name)
 
 if ui_kit.is_owner():
     st.switch_page("app_pages/analytics.py")

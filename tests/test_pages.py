@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -415,3 +416,21 @@ def test_canadian_visitors_read_the_clock_of_their_language(env):
         at = pick(at.run(), env, tz="America/Toronto")
         times = at.pills(key="slot").options
         assert times and all(pattern.fullmatch(t) for t in times), (locale, times)
+
+
+def heading_levels(node) -> list[int]:
+    """The levels of the headings under ``node``, in page order (h1 → 1)."""
+    from streamlit.testing.v1.element_tree import HeadingBase
+
+    if isinstance(node, HeadingBase):
+        return [int(node.tag[1])]
+    return [n for child in getattr(node, "children", {}).values() for n in heading_levels(child)]
+
+
+def test_the_manage_page_headings_never_skip_a_level(env):
+    """One h1, then h2 sections (no jump from h1 to h3), as screen-reader users navigate."""
+    at, _ = open_manage(env, "ada@example.com")
+    next(b for b in at.button if b.label == "Cancel this booking…").click().run()
+    levels = heading_levels(at.main)
+    assert levels[0] == 1 and len(levels) >= 3
+    assert all(b - a <= 1 for a, b in pairwise(levels)), levels

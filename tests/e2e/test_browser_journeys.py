@@ -238,6 +238,8 @@ def test_pages_open_cleanly_by_their_own_address(page: Page, app_server):
         ("/paid?attempt=att_nothing_here", "Payment · Booking Desk"),
         ("/confirmation?event_type_name=Intro", "Your Calendly booking · Booking Desk"),
         ("/analytics", "Book a session · Booking Desk"),
+        ("/manage?ref=BD-NOPE&token=x", "Your booking · Booking Desk"),
+        ("/owner", "Owner sign-in · Booking Desk"),
     ):
         page.goto(app_server["url"] + path)
         settle(page)
