@@ -67,6 +67,25 @@ def settle(page) -> None:
         assert_accessible(page)
 
 
+def focused(page) -> str:
+    """What has the keyboard focus: its tag, role and accessible name or text."""
+    return page.evaluate(
+        "() => { const e = document.activeElement; return [e.tagName, e.getAttribute('role')"
+        " || e.type || '', e.getAttribute('aria-label') || e.innerText || ''].join('|'); }"
+    )
+
+
+def wait_focus(page, pattern: str) -> None:
+    """The focus arrives (the page moves it once the step is drawn), and stays."""
+    for _ in range(50):
+        if re.search(pattern, focused(page)):
+            page.wait_for_timeout(300)  # not taken away again by a late redraw
+            if re.search(pattern, focused(page)):
+                return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"focus is on {focused(page)!r}, not /{pattern}/")
+
+
 def pick_date(page) -> None:
     """The first date with free times in the book page's month calendar."""
     page.get_by_role("button", name=OPEN_DAY).first.click()

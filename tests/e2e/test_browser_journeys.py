@@ -13,7 +13,16 @@ from playwright.sync_api import Page, expect
 
 from booking.desk import build_desk
 from booking.settings import Settings
-from tests.e2e.conftest import OPEN_DAY, SIZES, assert_accessible, pick_date, pick_time, settle
+from tests.e2e.conftest import (
+    OPEN_DAY,
+    SIZES,
+    assert_accessible,
+    focused,
+    pick_date,
+    pick_time,
+    settle,
+    wait_focus,
+)
 
 pytestmark = pytest.mark.browser
 _people = count(1)
@@ -29,23 +38,6 @@ def sized(request, page: Page) -> Page:
 def email() -> str:
     """A fresh address per booking (the desk limits standing bookings per address)."""
     return f"visitor{next(_people)}@example.com"
-
-
-def focused(page: Page) -> str:
-    """What has the keyboard focus: its accessible name or label, and its role/tag."""
-    return page.evaluate(
-        "() => { const e = document.activeElement; return [e.tagName, e.getAttribute('role')"
-        " || e.type || '', e.getAttribute('aria-label') || e.innerText || ''].join('|'); }"
-    )
-
-
-def wait_focus(page: Page, pattern: str) -> None:
-    """The focus arrives (the page moves it once the step is drawn)."""
-    for _ in range(40):
-        if re.search(pattern, focused(page)):
-            return
-        page.wait_for_timeout(100)
-    raise AssertionError(f"focus is on {focused(page)!r}, not /{pattern}/")
 
 
 def steps_of(server: dict, attempt_id: str) -> list[str]:

@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 from booking.desk import build_desk
 from booking.domain.request import BookingRequest
 from booking.settings import Settings
-from tests.e2e.conftest import OPEN_DAY, pick_date, pick_first_time, pick_time, settle
+from tests.e2e.conftest import OPEN_DAY, pick_date, pick_first_time, pick_time, settle, wait_focus
 
 pytestmark = pytest.mark.browser
 ROOMY_DAY = re.compile(r", (\d\d+|[4-9]) free times$")  # a calendar day with 4 or more
@@ -28,25 +28,6 @@ def email() -> str:
 
 def desk_of(server: dict):
     return build_desk(Settings(db_path=server["db"], public_url=server["url"]))
-
-
-def focused(page: Page) -> str:
-    """What has the keyboard focus: its tag, role and accessible name or text."""
-    return page.evaluate(
-        "() => { const e = document.activeElement; return [e.tagName, e.getAttribute('role')"
-        " || e.type || '', e.getAttribute('aria-label') || e.innerText || ''].join('|'); }"
-    )
-
-
-def wait_focus(page: Page, pattern: str) -> None:
-    """The focus arrives (the page moves it once the step is drawn), and stays."""
-    for _ in range(50):
-        if re.search(pattern, focused(page)):
-            page.wait_for_timeout(300)  # not taken away again by a late redraw
-            if re.search(pattern, focused(page)):
-                return
-        page.wait_for_timeout(100)
-    raise AssertionError(f"focus is on {focused(page)!r}, not /{pattern}/")
 
 
 def test_a_time_taken_meanwhile_puts_the_focus_on_the_free_times(page: Page, app_server):
