@@ -69,6 +69,9 @@ def facts(start: datetime | None, end: datetime | None) -> None:
             )
 
 
+CHANGE_IT = "Need to change it? Use the reschedule or cancel links in Calendly's email."
+
+
 @st.fragment(run_every=None if S.get("calendly_settled") else POLL_SECONDS)
 def calendly_status() -> None:
     """Ask our database (filled by Calendly's signed webhook) until the booking shows up."""
@@ -93,6 +96,7 @@ def calendly_status() -> None:
             links.link_button("Reschedule", booking.reschedule_url, icon=":material/update:")
         if booking.cancel_url:
             links.link_button("Cancel", booking.cancel_url, icon=":material/event_busy:")
+        st.caption(CHANGE_IT)
     elif moved_to:
         new = desk.booking(moved_to["reference"])
         st.title("Your booking was moved")
@@ -132,6 +136,7 @@ def calendly_status() -> None:
             icon=":material/hourglass_top:",
         )
         facts(start, end)
+        st.caption(CHANGE_IT)
         return
     if not S.get("calendly_settled"):
         S["calendly_settled"] = True
@@ -140,5 +145,4 @@ def calendly_status() -> None:
 
 calendly_status()
 ui_kit.timezone_picker()
-st.caption("Need to change it? Use the reschedule or cancel links in Calendly's email.")
 st.page_link("app_pages/book.py", label="Book another session", icon=":material/arrow_back:")

@@ -238,7 +238,8 @@ def test_the_confirmation_page_shows_calendlys_details_as_unconfirmed(env):
 
 def test_the_confirmation_page_turns_confirmed_when_the_webhook_has_landed(env):
     """Once the signed delivery is stored, the same page says confirmed and offers Calendly's
-    reschedule and cancel links; before it, it keeps waiting."""
+    reschedule and cancel links; before it, it keeps waiting; cancelled later on Calendly,
+    it says so and no longer offers to change it."""
     et = env.sandbox._event_type("SBXQUICKCALL0001")
     code = env.calendly.create_scheduling_link(QUICK).split("/d/")[1].split("/")[0]
     slot = env.sandbox.free_slots(et, env.clock(), env.clock() + timedelta(days=7))[0]
@@ -256,11 +257,16 @@ def test_the_confirmation_page_turns_confirmed_when_the_webhook_has_landed(env):
     at.query_params["event_start_time"] = slot.start.isoformat()
     at.run().switch_page("app_pages/confirmation.py").run()
     assert "Waiting for Calendly's confirmation" in at.info[0].value
-    body = env.store.db.execute("SELECT body FROM sandbox_deliveries").fetchone()[0].encode()
-    receipt = env.inbox.calendly(
-        body, sign(body, next(env.inbox.signing_keys()), int(env.clock().timestamp()))
-    )
-    assert receipt.status == 200
+
+    def deliver(event: str) -> None:  # the sandbox's signed delivery, received by the desk
+        body = env.store.db.execute(
+            "SELECT body FROM sandbox_deliveries WHERE event = ?", [event]
+        ).fetchone()[0]
+        at_now = int(env.clock().timestamp())
+        signed = sign(body.encode(), next(env.inbox.signing_keys()), at_now)
+        assert env.inbox.calendly(body.encode(), signed).status == 200
+
+    deliver("invitee.created")
     at.run()
     assert "Confirmed by Calendly" in at.success[0].value
     assert at.title[0].value == "You're booked"
@@ -270,6 +276,13 @@ def test_the_confirmation_page_turns_confirmed_when_the_webhook_has_landed(env):
     assert f"{booking.end.astimezone(ZoneInfo('Europe/London')):%H:%M} (Europe/London)" in (
         "\n".join(m.value for m in at.markdown)
     )
+    assert any("Need to change it?" in c.value for c in at.caption)
+
+    env.sandbox.state.cancel(booked["invitee"]["uuid"], reason="Clash")  # on Calendly's page
+    deliver("invitee.canceled")
+    at.run()
+    assert at.title[0].value == "Booking cancelled"
+    assert not any("Need to change it?" in c.value for c in at.caption)  # nothing to change
 
 
 def test_an_old_confirmation_link_after_a_reschedule_says_where_the_booking_moved(
