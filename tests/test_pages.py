@@ -179,7 +179,7 @@ QUICK = "https://api.calendly.com/event_types/SBXQUICKCALL0001"
 def test_a_calendly_booking_hands_off_to_the_prefilled_sandbox_link(env):
     """Assassin (sandbox Calendly): the page records the link and redirects in the same tab."""
     at = pick(open_app(), env, analyst="assassin", meeting=QUICK)
-    assert at.form_submit_button[0].label == "Book"
+    assert at.form_submit_button[0].label == "Continue to Calendly"  # booked only there
     attempt = at.session_state["attempt"]
     fill(at, name="Zoë O'Brien", notes="Q&A").form_submit_button[0].click().run()
     assert not at.exception and not at.error

@@ -152,7 +152,7 @@ def details_step(desk: Desk, analyst: Analyst, meeting: MeetingType, slot, tz, t
             details_fields(calendly_form, asks)
             next_steps_caption(desk, analyst, meeting, slot, tz)
             st.form_submit_button(
-                "Book" if meeting.is_free else "Proceed to Pay",
+                submit_label(analyst, meeting),
                 type="primary",
                 width="stretch",
                 on_click=check_form,
@@ -160,6 +160,16 @@ def details_step(desk: Desk, analyst: Analyst, meeting: MeetingType, slot, tz, t
         show_field_errors()
         focus_if("step-details", ".st-key-field-name input")
     return asks
+
+
+def submit_label(analyst: Analyst, meeting: MeetingType) -> str:
+    """What the form's button does: pay first, book here (or directly with Calendly), or
+    go on to Calendly, where the visitor confirms the time (nothing is booked before)."""
+    if not meeting.is_free:
+        return "Proceed to Pay"
+    if analyst.provider == "calendly" and analyst.handoff != "direct":
+        return "Continue to Calendly"
+    return "Book"
 
 
 def submit_wanted() -> bool:

@@ -23,7 +23,7 @@ def test_book_page_to_sandbox_calendly_to_confirmation(page: Page, app_server):
     page.get_by_role("textbox", name="Name").fill("Zoë O'Brien & Co")
     page.get_by_role("textbox", name="Email").fill("zoe@example.com")
     page.get_by_role("textbox", name="Notes (optional)").fill("Hedging 50% + options?")
-    page.get_by_role("button", name="Book").click()
+    page.get_by_role("button", name="Continue to Calendly").click()
 
     page.wait_for_url(re.compile(r"/sandbox/calendly/d/"), timeout=20_000)
     expect(page.get_by_role("note")).to_contain_text("Calendly sandbox")

@@ -15,14 +15,14 @@ from tests.e2e.conftest import pick_first_time, settle
 pytestmark = pytest.mark.browser
 
 
-def book_quick_consult(page: Page, url: str) -> str:
-    """Assassin's free Quick Consult up to the Book button; returns the chosen time."""
+def book_quick_consult(page: Page, url: str, button: str) -> str:
+    """Assassin's free Quick Consult up to its form's ``button``; returns the chosen time."""
     page.goto(url)
     settle(page)
     chosen = pick_first_time(page, "Assassin", "Quick Consult — 30 min · Free")
     page.get_by_role("textbox", name="Name").fill("Ada <b>Lovelace</b>")
     page.get_by_role("textbox", name="Email").fill("ada@example.com")
-    page.get_by_role("button", name="Book").click()
+    page.get_by_role("button", name=button).click()
     return chosen
 
 
@@ -36,7 +36,7 @@ def test_embed_mode_books_inside_our_page_and_records_what_the_widget_reports(
 ):
     """The sandbox page inside our page: pick, schedule, webhook, then the success page."""
     server = mode_server("embed")
-    chosen = book_quick_consult(page, server["url"])
+    chosen = book_quick_consult(page, server["url"], "Continue to Calendly")
     page.wait_for_url(re.compile(r"/schedule\?attempt=att_"), timeout=20_000)
     widget = page.frame_locator("iframe[title='Calendly scheduling']")
     expect(widget.get_by_role("textbox", name="Name")).to_have_value("Ada <b>Lovelace</b>")
@@ -57,7 +57,7 @@ def test_embed_mode_books_inside_our_page_and_records_what_the_widget_reports(
 def test_direct_mode_books_through_the_scheduling_api_without_leaving(page: Page, mode_server):
     """Book → booked on Calendly (sandbox) at once, with Calendly's own links offered."""
     server = mode_server("direct")
-    book_quick_consult(page, server["url"])
+    book_quick_consult(page, server["url"], "Book")
     expect(page.get_by_role("heading", name="You're booked")).to_be_visible(timeout=20_000)
     expect(page).to_have_url(re.compile(r"/success\?ref=BD-"))
     expect(page.get_by_role("link", name="Cancel on Calendly")).to_be_visible()
