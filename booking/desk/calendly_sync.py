@@ -67,7 +67,8 @@ class CalendlySync:
     def record(self, delivery: webhooks.Delivery, *, delivery_id: int | None = None) -> str:
         """Write one invitee change ('applied', 'duplicate' or 'ignored') in one transaction;
         UnusableDelivery for payloads that cannot be applied."""
-        event_type = (delivery.payload.get("scheduled_event") or {}).get("event_type")
+        event = delivery.payload.get("scheduled_event")  # its shape is checked in apply
+        event_type = event.get("event_type") if isinstance(event, dict) else None
         return webhooks.apply(
             self.desk.store,
             delivery,
