@@ -169,6 +169,32 @@ def test_a_payment_made_just_after_the_hold_keeps_the_time_from_a_later_booker(s
     assert sandbox_desk.booking(booked).status == "confirmed"
 
 
+def test_a_payment_made_while_its_lapsed_checkout_is_being_closed_keeps_the_time(
+    sandbox_desk, clock, monkeypatch
+):
+    """The payer presses Pay just as a later booker's request closes the lapsed checkout
+    (the provider answers the expiry with 'paid', its webhook not yet in): the payer keeps
+    the time, the later booker is told it was just taken, and nothing is owed back."""
+    req = pay_request(sandbox_desk)
+    url = sandbox_desk.checkout.start(BookingRequest(**req))
+    clock.advance(minutes=sandbox_desk.settings.hold_minutes, seconds=5)
+    sandbox, provider = sandbox_desk.checkout_sandbox, sandbox_desk.payments
+    monkeypatch.setattr(sandbox, "on_paid", None)  # the provider's webhook comes later
+
+    def paid_first(checkout):
+        sandbox.settle(checkout, paid=True)
+        return type(provider).expire(provider, checkout)
+
+    monkeypatch.setattr(provider, "expire", paid_first)
+    other = pay_request(sandbox_desk, start=req["start"], email="bob@example.com")
+    with pytest.raises(SlotTaken, match="just taken"):
+        sandbox_desk.checkout.start(BookingRequest(**other))
+    assert sandbox.settle(checkout_id(url), paid=True)["status"] == "paid"
+    booked = sandbox_desk.store.attempt(req["attempt_id"])["booking_ref"]
+    assert sandbox_desk.booking(booked).status == "confirmed"
+    assert sandbox_desk.owner.refunds_due() == []
+
+
 def test_a_late_payment_for_a_time_taken_meanwhile_is_marked_refund_due(
     sandbox_desk, clock, monkeypatch
 ):

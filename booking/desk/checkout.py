@@ -343,12 +343,12 @@ class CheckoutJourney:
         call it abandoned; what became of it (None: not settled yet)."""
         try:
             outcome = self.complete(payment["attempt_id"], payment["id"])
+            if outcome.kind == "pending" and self._expire_quietly(payment) == "paid":
+                outcome = self.complete(payment["attempt_id"], payment["id"])  # just paid
         except BookingError as exc:
             log.warning("payment %s not settled: %s", payment["id"], exc)
             return None
         if outcome.kind not in ("pending", "expired"):
             return outcome.kind
-        if outcome.kind == "pending" and self._expire_quietly(payment) == "paid":
-            return None  # paid at the last moment: the next sweep settles it
         self._abandon(payment)
         return "abandoned"
