@@ -89,6 +89,25 @@ def test_a_priced_session_asks_to_proceed_to_pay(env):
     assert at.form_submit_button[0].label == "Proceed to Pay"
 
 
+def test_release_it_after_paying_in_another_tab_shows_the_booking_not_released(env):
+    """Paid in another tab (the provider's webhook not in yet), then 'Release it' here: the
+    page carries on as paid and shows the booking, never 'Nothing was charged'."""
+    env.checkout_sandbox.on_paid = None
+    at = pick(open_app(), env, meeting="portfolio-review")
+    fill(at).form_submit_button[0].click().run()
+    at.run()  # back from the checkout without paying here
+    [release] = [b for b in at.button if b.label == "Release it"]
+    [checkout] = env.store.payments_of(at.session_state["attempt"])
+    env.checkout_sandbox.settle(checkout["id"], paid=True)  # the other tab
+    release.click().run()
+    assert not at.exception
+    shown = " ".join(str(e.value) for e in [*at.success, *at.title, *at.markdown])
+    assert "Nothing was charged" not in shown
+    booked = env.store.attempt(at.session_state["attempt"])["booking_ref"]
+    assert booked and env.booking(booked).status == "confirmed"
+    assert "You're booked" in [t.value for t in at.title]
+
+
 def test_a_slot_taken_meanwhile_shows_a_message_and_fresh_times(env):
     """Someone else books the chosen time first: a clear error, the time is gone, no booking."""
     at = pick(open_app(), env)

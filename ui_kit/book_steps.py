@@ -92,8 +92,16 @@ def remember_attempt() -> None:
 
 # -- 0. a time the visitor is paying for ------------------------------------------------------
 def release(desk: Desk, when: str) -> None:
-    """Release it: the checkout is closed and the time freed; the page says so."""
-    desk.checkout.release(S["attempt"])
+    """Release it: the checkout is closed and the time freed; the page says so. If they
+    had paid after all (in another tab), the page carries on as paid instead."""
+    try:
+        outcome = desk.checkout.release(S["attempt"])
+    except BookingError as exc:  # paid, but the time went meanwhile: a refund is due
+        S["error"] = str(exc)
+        return
+    if outcome is not None:
+        S["paid_after_all"] = outcome
+        return
     S["released"] = f"Released {when}. Nothing was charged and the checkout is closed."
     S["focus"] = "released"
 
@@ -101,6 +109,8 @@ def release(desk: Desk, when: str) -> None:
 def held_time(desk: Desk, tz, twelve: bool) -> None:
     """Back from the checkout: the time they hold, with Continue to payment / Release it;
     once released, a short confirmation that has the focus (where the banner was)."""
+    if paid := S.pop("paid_after_all", None):
+        ui_kit.follow(paid)
     if released := S.pop("released", None):
         with st.container(key="released"):
             st.success(released, icon=":material/undo:")

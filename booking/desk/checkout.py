@@ -272,11 +272,11 @@ class CheckoutJourney:
         """The attempt's checkout still waiting for payment (see ``open_checkout``)."""
         return open_checkout(self.desk, attempt_id)
 
-    def release(self, attempt_id: str) -> None:
-        """The visitor let go of the time they were paying for (the book page's Release)."""
+    def release(self, attempt_id: str) -> Outcome | None:
+        """The visitor let go of the time they were paying for (the book page's Release);
+        if they had paid after all (in another tab), where that leads instead."""
         held = self.open_checkout(attempt_id)
-        if held:
-            self.abandon(attempt_id, held["id"])
+        return self.abandon(attempt_id, held["id"]) if held else None
 
     def _abandon(self, payment: dict) -> None:
         desk = self.desk
