@@ -152,7 +152,8 @@ def details_step(desk: Desk, analyst: Analyst, meeting: MeetingType, slot, tz, t
             details_fields(calendly_form, asks)
             next_steps_caption(desk, analyst, meeting, slot, tz)
             st.form_submit_button(
-                submit_label(analyst, meeting),
+                # a Calendly type is booked here only with a form to book it directly by
+                submit_label(meeting, direct=analyst.provider != "calendly" or calendly_form is not None),
                 type="primary",
                 width="stretch",
                 on_click=check_form,
@@ -162,14 +163,12 @@ def details_step(desk: Desk, analyst: Analyst, meeting: MeetingType, slot, tz, t
     return asks
 
 
-def submit_label(analyst: Analyst, meeting: MeetingType) -> str:
-    """What the form's button does: pay first, book here (or directly with Calendly), or
+def submit_label(meeting: MeetingType, *, direct: bool) -> str:
+    """What the form's button does: pay first, book (here, or directly with Calendly), or
     go on to Calendly, where the visitor confirms the time (nothing is booked before)."""
     if not meeting.is_free:
         return "Proceed to Pay"
-    if analyst.provider == "calendly" and analyst.handoff != "direct":
-        return "Continue to Calendly"
-    return "Book"
+    return "Book" if direct else "Continue to Calendly"
 
 
 def submit_wanted() -> bool:
@@ -208,14 +207,12 @@ def submit(desk: Desk, analyst: Analyst, meeting: MeetingType, slot, tz, asks) -
         S["focus"] = "step-time"
         set_choice("time", None)
         st.rerun()
-    except InvalidInput as exc:
-        if exc.field in FIELDS:
+    except BookingError as exc:
+        if isinstance(exc, InvalidInput) and exc.field in FIELDS:
             S["field_errors"] = {exc.field: str(exc)}
             st.rerun()
-        # (a check's message may quote what the visitor typed: shown as typed)
+        # a message may quote what the visitor typed (or Calendly's refusal of it): as typed
         st.error(ui_kit.md(str(exc)), icon=":material/error:")
-    except BookingError as exc:
-        st.error(str(exc), icon=":material/error:")
     else:
         if outcome.kind != "checkout":  # paying: Back from the checkout finds the attempt
             S.pop("attempt", None)
