@@ -148,12 +148,13 @@ def details_step(desk: Desk, analyst: Analyst, meeting: MeetingType, slot, tz, t
             with contextlib.suppress(BookingError):  # unreadable now: the booking step will say
                 calendly_form = desk.handoff.form_for(analyst, meeting.id)
         asks = calendly_form.asks() if calendly_form else ()
+        # a Calendly type is booked here only with a form to book it directly by
+        direct = analyst.provider != "calendly" or calendly_form is not None
         with st.form("details", border=True, enter_to_submit=False):
             details_fields(calendly_form, asks)
             next_steps_caption(desk, analyst, meeting, slot, tz)
             st.form_submit_button(
-                # a Calendly type is booked here only with a form to book it directly by
-                submit_label(meeting, direct=analyst.provider != "calendly" or calendly_form is not None),
+                submit_label(meeting, direct=direct),
                 type="primary",
                 width="stretch",
                 on_click=check_form,
