@@ -231,6 +231,9 @@ def test_text_is_normalised_and_real_names_in_any_script_pass():
     # the zero-width non-joiner is part of Persian spelling, the joiner of emoji
     assert check_details("مهرآفرین\u200cها", "m@example.com", "").name == "مهرآفرین\u200cها"
     assert check_details("Ada 👩\u200d💻", "a@example.com", "").name == "Ada 👩\u200d💻"
+    # our pages show addresses with a word joiner (never a link): pasted back, it is dropped
+    pasted = check_details("Ada", "ada\u2060@example.com", "see www.\u2060example.com")
+    assert (pasted.email, pasted.notes) == ("ada@example.com", "see www.example.com")
 
 
 @pytest.mark.parametrize(

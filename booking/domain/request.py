@@ -80,17 +80,21 @@ class Details:
 
 # Characters that hide or reorder text: bidi embeddings, overrides and isolates, the
 # direction marks, zero-width spaces and the byte-order mark. The zero-width joiners (in
-# emoji, and ZWNJ in Persian and Indic names) are real writing and stay allowed.
+# emoji, and ZWNJ in Persian and Indic names) are real writing and stay allowed. The word
+# joiner is dropped quietly: our own pages put it into addresses they show (so they are
+# never links), and a visitor may paste one back.
 HIDDEN = frozenset(
-    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c\u200b\u2060\ufeff"
+    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c\u200b\ufeff"
 )
+WORD_JOINER = "\u2060"
 
 
 def clean_text(text: str | None, *, field: str, label: str, multiline: bool = False) -> str:
     """NFC-normalised text without control or hidden characters (which can disguise what
     a name, a note or a reason says on the owner's screens and in emails); InvalidInput
     naming ``field`` else."""
-    text = unicodedata.normalize("NFC", (text or "").replace("\r\n", "\n"))
+    text = (text or "").replace("\r\n", "\n").replace(WORD_JOINER, "")
+    text = unicodedata.normalize("NFC", text)
     allowed = "\n\t" if multiline else ""
     bad = next(
         (
