@@ -317,9 +317,10 @@ class Settings(_Declared):
 
     @property
     def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-        """BOOKING_TRUSTED_PROXIES as networks (ValueError when one is not an address)."""
+        """BOOKING_TRUSTED_PROXIES as networks (ValueError when one is not an address); an
+        IPv4-mapped one (::ffff:10.0.0.1) as the IPv4 network it is, as peers are read."""
         parts = [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
-        return tuple(ipaddress.ip_network(p, strict=False) for p in parts)
+        return tuple(_unmapped(ipaddress.ip_network(p, strict=False)) for p in parts)
 
     @property
     def payments_mode(self) -> str:
@@ -380,3 +381,12 @@ class Settings(_Declared):
         return f"Settings({', '.join(parts)})"
 
     __str__ = __repr__
+
+
+def _unmapped(network: ipaddress.IPv4Network | ipaddress.IPv6Network):
+    """An IPv4-mapped IPv6 network (inside ::ffff:0:0/96) as its IPv4 network."""
+    mapped = ipaddress.ip_network("::ffff:0:0/96")
+    if network.version == 6 and network.prefixlen >= 96 and network.subnet_of(mapped):
+        low = int(network.network_address) & 0xFFFFFFFF
+        return ipaddress.ip_network((low, network.prefixlen - 96))
+    return network

@@ -3,7 +3,6 @@ BOOKING_MODE, hostile text and edge inputs, and a database that tells the truth.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import shutil
 import sqlite3
@@ -139,12 +138,15 @@ def test_one_email_may_hold_only_a_few_upcoming_sessions_and_one_time_while_payi
         ("2001:db8:1:2::7", "", [], "2001:db8:1:2::/64"),
         ("::1", "2001:db8:1:2:aaaa:bbbb:cccc:dddd", ["::1/128"], "2001:db8:1:2::/64"),
         ("::1", "", [], "::1"),
+        # a proxy configured in its IPv4-mapped spelling still matches
+        ("127.0.0.1", "203.0.113.1", ["::ffff:127.0.0.1"], "203.0.113.1"),
+        ("10.1.2.3", "203.0.113.1", ["::ffff:10.0.0.0/104"], "203.0.113.1"),
     ],
 )
 def test_x_forwarded_for_is_believed_only_from_trusted_proxies(peer, forwarded, trusted, expected):
     """The right-most address that is not one of our proxies is the client (IPv4-mapped
     peers read as IPv4, IPv6 clients counted by their /64)."""
-    networks = [ipaddress.ip_network(n) for n in trusted]
+    networks = Settings(trusted_proxies=",".join(trusted)).proxy_networks
     assert client_address(peer, {"x-forwarded-for": forwarded}, networks) == expected
 
 
