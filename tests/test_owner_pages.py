@@ -93,16 +93,21 @@ def test_chart_specs_encode_the_funnel_order_and_labels():
 
     funnel = pd.DataFrame(
         {
-            "step": ["Attempts", "Booked"],
-            "count": [10, 4],
-            "pct_of_start": [1.0, 0.4],
-            "dropoff": [0.0, 0.6],
+            "step": ["Attempts", "Chosen", "Details", "Booked"],
+            "count": [10, 10, 12, 4],
+            "pct_of_start": [1.0, 1.0, 1.2, 0.4],
+            "dropoff": [0.0, 0.0, -0.2, 0.6667],
         }
     )
     spec = ui_charts.funnel_chart(funnel).to_dict()
-    assert spec["layer"][0]["encoding"]["y"]["sort"] == ["Attempts", "Booked"]
+    assert spec["layer"][0]["encoding"]["y"]["sort"] == ["Attempts", "Chosen", "Details", "Booked"]
     labels = [row["label"] for row in spec["datasets"][next(iter(spec["datasets"]))]]
-    assert labels == ["10 · 100% of start", "4 · 40% of start · −60%"]
+    assert labels == [
+        "10 · 100% of start",
+        "10 · 100% of start · 0%",
+        "12 · 120% of start · +20%",
+        "4 · 40% of start · −67%",
+    ]
 
 
 def test_the_email_outbox_shows_a_visitors_address_as_typed(owner_env):

@@ -8,11 +8,17 @@ import pandas as pd
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 
+def _change(share: float) -> str:
+    """A signed share with a true minus: '−25%', '+10%', and '0%' (no '−0%')."""
+    text = f"{share:+.0%}"
+    return "0%" if text in ("+0%", "-0%") else text.replace("-", "−")
+
+
 def funnel_chart(funnel: pd.DataFrame) -> alt.Chart:
     """Ordered horizontal bars: count, % of start and the drop-off from the step before."""
     data = funnel.assign(
         label=[
-            f"{c:,} · {p:.0%} of start" + (f" · {-d:+.0%}".replace("-", "−") if i else "")
+            f"{c:,} · {p:.0%} of start" + (f" · {_change(-d)}" if i else "")
             for i, (c, p, d) in enumerate(
                 zip(funnel["count"], funnel["pct_of_start"], funnel["dropoff"], strict=True)
             )

@@ -188,7 +188,15 @@ def apply(
         ):
             outcome = "duplicate"
         else:
-            _apply(db, delivery, event_info, analyst, now, new_reference, form)
+            _apply(
+                db,
+                delivery,
+                event_info,
+                analyst=analyst,
+                now=now,
+                new_reference=new_reference,
+                form=form,
+            )
             outcome = "applied"
     return outcome
 
@@ -197,6 +205,7 @@ def _apply(
     db: Database,
     delivery: Delivery,
     event_info: dict,
+    *,
     analyst: str,
     now: datetime,
     new_reference,
@@ -204,7 +213,9 @@ def _apply(
 ) -> None:
     p = delivery.payload
     at = delivery.created_at
-    row = _upsert_invitee(db, p, event_info, analyst, at, new_reference, form)
+    row = _upsert_invitee(
+        db, p, event_info, analyst=analyst, at=at, new_reference=new_reference, form=form
+    )
     attempt = row["attempt_id"]
     if delivery.event == CREATED:
         if p.get("old_invitee"):
@@ -265,6 +276,7 @@ def _upsert_invitee(
     db: Database,
     p: dict,
     event_info: dict,
+    *,
     analyst: str,
     at: datetime,
     new_reference,

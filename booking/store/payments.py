@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
+from booking.domain.funnel import BookingStatus
 from booking.store.sql import first, iso, move
 
 
@@ -53,9 +54,9 @@ def lapsed_on(db: Database, analyst: str, start: datetime, end: datetime, now: d
     return list(
         db.query(
             "SELECT p.* FROM payments p JOIN bookings b ON b.reference = p.hold_ref "
-            "WHERE p.status = 'open' AND b.analyst = ? AND b.status IN ('held', 'expired') "
+            "WHERE p.status = 'open' AND b.analyst = ? AND b.status IN (?, ?) "
             "AND b.hold_expires_at <= ? AND b.start_utc < ? AND b.end_utc > ?",
-            [analyst, iso(now), iso(end), iso(start)],
+            [analyst, BookingStatus.HELD, BookingStatus.EXPIRED, iso(now), iso(end), iso(start)],
         )
     )
 
