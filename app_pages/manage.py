@@ -97,7 +97,7 @@ else:
                 try:
                     moved = desk.manage.reschedule(reference, token, new.start, tz.key)
                 except BookingError as exc:
-                    st.error(str(exc), icon=":material/error:")
+                    st.error(zones.in_clock(str(exc), twelve=twelve), icon=":material/error:")
                 else:
                     forget_choice()
                     S["manage_flash"] = (

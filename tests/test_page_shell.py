@@ -53,3 +53,21 @@ def test_times_read_in_the_twelve_or_twenty_four_hour_clock():
     when = datetime(2026, 12, 1, 14, 5, tzinfo=UTC)
     assert zones.clock(when, twelve=True) == "2:05 PM"
     assert zones.clock(when, twelve=False) == "14:05"
+
+
+def test_the_desks_times_are_reread_in_a_12_hour_visitors_clock():
+    """The desk words times '14:30 on Tue 8 Dec' (24-hour); a 12-hour reader gets
+    '2:30 PM on Tue 8 Dec', midnight as 12:05 AM, and other text is left as it was."""
+    from zoneinfo import ZoneInfo
+
+    from booking.desk.offers import slot_taken
+
+    message = str(slot_taken(datetime(2026, 12, 8, 14, 30, tzinfo=UTC), ZoneInfo("UTC")))
+    assert message.startswith("14:30 on Tue 8 Dec was just taken")  # the desk's own wording
+    assert zones.in_clock(message, twelve=True).startswith("2:30 PM on Tue 8 Dec was just")
+    assert zones.in_clock(message, twelve=False) == message
+    assert zones.in_clock("00:05 on Mon 7 Dec 2026 has passed", twelve=True) == (
+        "12:05 AM on Mon 7 Dec 2026 has passed"
+    )
+    typed = "Call at 14:30 tomorrow, or 09:00 on Monday"
+    assert zones.in_clock(typed, twelve=True) == typed

@@ -89,6 +89,29 @@ def test_a_priced_session_asks_to_proceed_to_pay(env):
     assert at.form_submit_button[0].label == "Proceed to Pay"
 
 
+def test_a_12_hour_visitor_reads_the_taken_time_in_their_own_clock(env):
+    """A visitor on a 12-hour clock whose time is taken meanwhile reads it as the pills
+    show it ('9:00 AM'), not in the desk's 24-hour wording."""
+    at = AppTest.from_file(UI, default_timeout=30)
+    at.context = {"timezone": "Europe/London", "locale": "en-US"}
+    at = pick(at.run(), env)
+    chosen = datetime.fromisoformat(at.session_state["slot"])
+    env.local.book(
+        BookingRequest(
+            analyst="maya-chen",
+            meeting_type="intro",
+            start=chosen,
+            name="Other",
+            email="o@example.com",
+            timezone="Europe/London",
+        )
+    )
+    fill(at).form_submit_button[0].click().run()
+    local = chosen.astimezone(LONDON)
+    assert f"{local:%-I:%M %p} on {local:%a} {local.day}" in at.error[0].value
+    assert f"{local:%H:%M} on" not in at.error[0].value
+
+
 def test_release_it_after_paying_in_another_tab_shows_the_booking_not_released(env):
     """Paid in another tab (the provider's webhook not in yet), then 'Release it' here: the
     page carries on as paid and shows the booking, never 'Nothing was charged'."""

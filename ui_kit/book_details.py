@@ -213,7 +213,8 @@ def submit(desk: Desk, analyst: Analyst, meeting: MeetingType, slot, tz, asks) -
             S["field_errors"] = {exc.field: str(exc)}
             st.rerun()
         # a message may quote what the visitor typed (or Calendly's refusal of it): as typed
-        st.error(ui_kit.md(str(exc)), icon=":material/error:")
+        message = zones.in_clock(str(exc), twelve=zones.uses_12_hour_clock())
+        st.error(ui_kit.md(message), icon=":material/error:")
     else:
         if outcome.kind != "checkout":  # paying: Back from the checkout finds the attempt
             S.pop("attempt", None)

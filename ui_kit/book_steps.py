@@ -341,7 +341,7 @@ def time_step(desk: Desk, days: dict, meeting: MeetingType, tz, twelve: bool):
             set_choice("time", None)
             chosen = None
         if error := S.get("error"):
-            st.error(error, icon=":material/error:")
+            st.error(zones.in_clock(error, twelve=twelve), icon=":material/error:")
         if not S.get("day"):
             return None
         slots = {s.start.isoformat(): s for s in days[date.fromisoformat(S["day"])]}

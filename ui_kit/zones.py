@@ -10,6 +10,7 @@ legacy aliases such as ``US/Pacific`` or ``Brazil/West``, which only duplicate a
 from __future__ import annotations
 
 import importlib.resources
+import re
 from datetime import datetime
 from functools import cache, lru_cache
 from zoneinfo import ZoneInfo, available_timezones
@@ -122,6 +123,20 @@ def clock_toggle() -> None:
 def clock(when: datetime, *, twelve: bool) -> str:
     """'14:30' or '2:30 PM'."""
     return f"{when:%-I:%M %p}" if twelve else f"{when:%H:%M}"
+
+
+# How the desk's messages name a time ('14:30 on Tue 8 Dec', booking.domain.wording).
+_DESK_TIME = re.compile(r"\b([01]\d|2[0-3]):([0-5]\d)(?= on (?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) )")
+
+
+def in_clock(message: str, *, twelve: bool) -> str:
+    """A desk message with its times in the visitor's clock: '14:30 on Tue 8 Dec' reads
+    '2:30 PM on Tue 8 Dec' for a 12-hour reader (the desk writes them 24-hour)."""
+    if not twelve:
+        return message
+    return _DESK_TIME.sub(
+        lambda m: clock(datetime(2000, 1, 1, int(m[1]), int(m[2])), twelve=True), message
+    )
 
 
 def when(start: datetime, end: datetime | None, tz: ZoneInfo, *, twelve: bool) -> str:
