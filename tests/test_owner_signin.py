@@ -110,5 +110,6 @@ def test_a_sign_in_body_over_4_kib_is_refused_unread(owner_desk, caplog, declare
             headers={"content-type": "application/x-www-form-urlencoded"},
         )
     assert r.status_code == 413 and "more than a password" in r.text
+    assert r.headers["content-type"].startswith("text/html")  # the form again, for a browser
     assert "sign-in" not in caplog.text.lower()
     assert web(owner_desk).post("/owner/signin", data={"password": PASSWORD}).status_code == 303

@@ -53,13 +53,28 @@ class _TooLarge(BaseException):  # not an Exception: FastAPI would turn it into 
 
 
 class BodyLimit:
-    """Refuse request bodies over ``limit`` bytes with 413 and the usual error envelope:
-    at once when Content-Length says so, else as soon as the streamed body passes it."""
+    """Refuse request bodies over ``limit`` bytes with 413 and the usual error envelope
+    (or ``refusal``, a page's own 413 response): at once when Content-Length says so, else
+    as soon as the streamed body passes it."""
 
-    def __init__(self, app: ASGIApp, *, limit: int, message: str = TOO_LARGE) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        limit: int,
+        message: str = TOO_LARGE,
+        refusal: ASGIApp | None = None,
+    ) -> None:
         self.app = app
         self.limit = limit
         self.message = message
+        self.refusal = refusal
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.refusal is not None:
+            await self.refusal(scope, receive, send)
+        else:
+            await _answer(send, 413, "too_large", self.message)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -67,7 +82,7 @@ class BodyLimit:
             return
         declared = dict(scope.get("headers") or []).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.limit:
-            await _answer(send, 413, "too_large", self.message)
+            await self._refuse(scope, receive, send)
             return
         seen = 0
         started = False
@@ -90,12 +105,12 @@ class BodyLimit:
             await self.app(scope, counted, watched)
         except _TooLarge:
             if not started:
-                await _answer(send, 413, "too_large", self.message)
+                await self._refuse(scope, receive, send)
 
 
-def bounded(endpoint, *, limit: int, message: str) -> BodyLimit:
+def bounded(endpoint, *, limit: int, message: str, refusal: ASGIApp | None = None) -> BodyLimit:
     """A request/response endpoint served behind ``BodyLimit`` (for a ``Route``)."""
-    return BodyLimit(request_response(endpoint), limit=limit, message=message)
+    return BodyLimit(request_response(endpoint), limit=limit, message=message, refusal=refusal)
 
 
 async def _answer(send: Send, status: int, code: str, message: str) -> None:

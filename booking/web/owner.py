@@ -20,6 +20,7 @@ from booking.web.clients import request_client
 from booking.web.guards import bounded
 
 MAX_FORM_BYTES = 4096
+TOO_LONG = "That was more than a password."
 
 
 def owner_routes(desk: Desk) -> list[Route]:
@@ -68,7 +69,12 @@ def owner_routes(desk: Desk) -> list[Route]:
     return [
         Route(
             "/owner/signin",
-            bounded(signin, limit=MAX_FORM_BYTES, message="That was more than a password."),
+            bounded(
+                signin,
+                limit=MAX_FORM_BYTES,
+                message=TOO_LONG,
+                refusal=_form(desk, TOO_LONG, 413),  # the form again, not JSON, for a browser
+            ),
             methods=["GET", "POST"],
         ),
         Route("/owner/signout", signout, methods=["GET", "POST"]),
