@@ -114,7 +114,7 @@ def held_time(desk: Desk, tz, twelve: bool) -> None:
     if released := S.pop("released", None):
         with st.container(key="released"):
             st.success(released, icon=":material/undo:")
-        focus_if("released", "[role=alert]")
+        focus_if("released", "[role=alert], [role=status]")
     held = desk.checkout.open_checkout(known_attempt(desk))
     if not held:
         return

@@ -276,7 +276,12 @@ class CheckoutJourney:
         """The visitor let go of the time they were paying for (the book page's Release);
         if they had paid after all (in another tab), where that leads instead."""
         held = self.open_checkout(attempt_id)
-        return self.abandon(attempt_id, held["id"]) if held else None
+        if held:
+            return self.abandon(attempt_id, held["id"])
+        newest = next(iter(self.desk.store.payments_of(attempt_id or "")), None)
+        if newest and newest["status"] in ("paid", "refund_due"):  # settled in the other tab
+            return self.complete(attempt_id, newest["id"])
+        return None
 
     def _abandon(self, payment: dict) -> None:
         desk = self.desk
