@@ -1,11 +1,12 @@
 """Manage page, from the private link in every email: see the booking, move it to another
 free time of the same meeting type, or cancel it after a confirmation step."""
 
-from datetime import date
+from datetime import date, datetime
 
 import streamlit as st
 
 import ui_kit
+from booking.desk.offers import slot_taken
 from booking.domain.funnel import BookingStatus
 from booking.errors import BookingError
 from ui_kit import a11y, booking_card, zones
@@ -45,6 +46,11 @@ if booking.analyst.provider != "local":
     st.stop()
 
 
+def day_of(iso: str) -> str:
+    """The visitor's calendar day (as the date pills name it) of a time's ISO start."""
+    return datetime.fromisoformat(iso).astimezone(tz).date().isoformat()
+
+
 def when(b) -> str:
     """The booking's time as this visitor reads it (their zone, their clock)."""
     return zones.when(b.start, b.end, tz, twelve=twelve)
@@ -70,8 +76,11 @@ if not days:
     )
 else:
     day_keys = [d.isoformat() for d in days]
-    if S.get("manage_day") not in day_keys:
-        S["manage_day"] = None
+    picked, on = S.get("manage_slot"), S.get("manage_day")
+    # the time they had picked, gone meanwhile (with its day, when it was the day's last)
+    taken = picked if picked and on and day_of(picked) == on else None
+    if on not in day_keys:
+        S["manage_day"] = S["manage_slot"] = None
     st.pills(
         "New date",
         day_keys,
@@ -82,6 +91,8 @@ else:
         slots = {s.start.isoformat(): s for s in days[date.fromisoformat(S["manage_day"])]}
         if S.get("manage_slot") not in slots:
             S["manage_slot"] = None
+        else:
+            taken = None
         st.pills(
             "New time",
             list(slots),
@@ -105,6 +116,9 @@ else:
                         f"updated invitation is on its way to {ui_kit.md(moved.email)}."
                     )
                     st.rerun()
+    if taken:  # say so where the next choice is made, in the visitor's clock
+        gone = str(slot_taken(datetime.fromisoformat(taken), tz))
+        st.error(zones.in_clock(gone, twelve=twelve), icon=":material/error:")
 
 # -- cancel ----------------------------------------------------------------------------------
 st.header("Cancel")

@@ -63,6 +63,34 @@ def test_the_manage_page_moves_the_booking_to_another_time(env):
     assert "rescheduled" in [m["kind"] for m in env.owner.outbox()]
 
 
+def test_a_new_time_taken_meanwhile_is_said_not_dropped_in_silence(env):
+    """Someone else books the new time the visitor had picked: on the next run the page
+    says it was just taken (no Move button for it), and a change of day alone says nothing."""
+    booking = booked(env)
+    at = open_page("app_pages/manage.py", ref=booking.reference, token=booking.manage_token)
+    (day, slots), (other_day, _) = list(env.manage.times(booking, LONDON).items())[1:3]
+    slot = slots[0].start
+    at.pills(key="manage_day").set_value(day.isoformat()).run()
+    at.pills(key="manage_slot").set_value(slot.isoformat()).run()
+    at.pills(key="manage_day").set_value(other_day.isoformat()).run()  # only looking
+    assert not at.error
+    at.pills(key="manage_day").set_value(day.isoformat()).run()
+    at.pills(key="manage_slot").set_value(slot.isoformat()).run()
+    env.local.book(
+        BookingRequest(
+            analyst="maya-chen",
+            meeting_type="intro",
+            start=slot,
+            name="Other",
+            email="other@example.com",
+            timezone="Europe/London",
+        )
+    )
+    at.run()
+    assert "was just taken by someone else" in at.error[0].value
+    assert not [b for b in at.button if b.label.startswith("Move to")]
+
+
 def test_the_manage_page_cancels_only_after_a_confirmation_step(env):
     """'Cancel this booking…' asks first (with an optional reason); 'Yes' cancels."""
     booking = booked(env)
