@@ -13,6 +13,8 @@ import streamlit as st
 import ui_kit
 from booking.calendly.links import redirect_details
 from booking.domain.funnel import BookingStatus
+from booking.domain.request import in_utc
+from booking.errors import BookingError
 from ui_kit import a11y, booking_card, zones
 
 desk = ui_kit.desk()
@@ -44,9 +46,11 @@ def when(start: datetime, end: datetime | None) -> str:
 
 
 def redirect_time(key: str) -> datetime | None:
+    """A time from Calendly's redirect (anyone can craft one): None unless it is a real
+    time with its offset, in a year anyone could book."""
     try:
-        return datetime.fromisoformat(details.get(key, ""))
-    except ValueError:
+        return in_utc(datetime.fromisoformat(details.get(key, "")))
+    except (ValueError, BookingError):
         return None
 
 
@@ -78,6 +82,8 @@ def calendly_status() -> None:
     row = desk.calendly_sync.booking_of(details.get("invitee_uuid", ""))
     S["polls"] = S.get("polls", 0) + 1
     start, end = redirect_time("event_start_time"), redirect_time("event_end_time")
+    if start and end and end < start:
+        end = None  # a crafted link: the start alone
     moved_to = None
     if row and row["status"] != BookingStatus.CONFIRMED and row.get("rescheduled_to"):
         moved_to = desk.calendly_sync.booking_of(row["rescheduled_to"].rsplit("/", 1)[-1])

@@ -15,6 +15,7 @@ from booking.desk import build_desk
 from booking.domain.request import BookingRequest
 from booking.settings import Settings
 from booking.signatures import sign
+from ui_kit import md
 
 
 @pytest.fixture
@@ -279,6 +280,27 @@ def test_the_confirmation_page_shows_calendlys_details_as_unconfirmed(env):
     assert "Tuesday 1 December 2026, 14:00 (Europe/London)" in text
     assert r"\*\*Bold\*\* \[x\]\(y\)" in text
     assert steps(env, attempt)[-1] == "returned"
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        ("9999-12-31T23:59:59+00:00", "9999-12-31T23:59:59-14:00"),
+        ("0001-01-01T00:00:00+00:00", ""),
+        ("2026-12-01T09:00:00", "2026-12-01T08:00:00"),
+    ],
+    ids=["year-9999", "year-1", "no-offset"],
+)
+def test_a_crafted_confirmation_link_shows_the_raw_time_without_failing(env, start, end):
+    """Times in a crafted link that overflow, or carry no offset, are shown as given (as
+    typed), never read as a time: no page failure (logged on every poll before)."""
+    at = AppTest.from_file(UI, default_timeout=30)
+    at.context = {"timezone": "Europe/London"}
+    at.query_params.update(event_start_time=start, event_end_time=end)
+    at.run().switch_page("app_pages/confirmation.py").run()
+    assert not at.exception and not at.error
+    assert "Waiting for Calendly's confirmation" in at.info[0].value
+    assert any(f"**When** · {md(start)}" == m.value for m in at.markdown)
 
 
 def test_the_confirmation_page_turns_confirmed_when_the_webhook_has_landed(env):
