@@ -150,5 +150,5 @@ def calendly_status() -> None:
 
 
 calendly_status()
-ui_kit.timezone_picker()
+ui_kit.zone_and_clock()
 st.page_link("app_pages/book.py", label="Book another session", icon=":material/arrow_back:")

@@ -31,8 +31,10 @@ tz = ui_kit.visitor_zone(booking.visitor_tz)
 twelve = zones.uses_12_hour_clock()
 canceled = booking.status == BookingStatus.CANCELED
 st.title("Booking cancelled" if canceled else "Your booking")
-if flash := S.pop("manage_flash", None):
-    st.success(flash, icon=":material/check_circle:")
+if flash := S.pop("manage_flash", None):  # what was just done: it takes the focus
+    with st.container(key="manage-done"):
+        st.success(flash, icon=":material/check_circle:")
+    a11y.focus_step("manage-done", "[role=alert], [role=status]")
 booking_card.details(booking, tz, twelve=twelve)
 ui_kit.zone_and_clock()
 booking_card.calendar_buttons(booking, desk.manage.url(booking.reference, token))

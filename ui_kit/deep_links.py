@@ -37,7 +37,7 @@ WIDGETS = {
         *("DataFrame", "Table", "DownloadButton"),
     ),
     "success": ("Selectbox", "Checkbox", "DownloadButton", "LinkButton"),
-    "confirmation": ("Selectbox", "DownloadButton", "LinkButton"),
+    "confirmation": ("Selectbox", "Checkbox", "DownloadButton", "LinkButton"),
     "manage": ("Selectbox", "Checkbox", "DownloadButton", "LinkButton", "ButtonGroup", "TextArea"),
     "schedule": ("BidiComponent",),
     "paid": (),

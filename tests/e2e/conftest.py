@@ -68,10 +68,12 @@ def settle(page) -> None:
 
 
 def focused(page) -> str:
-    """What has the keyboard focus: its tag, role and accessible name or text."""
+    """What has the keyboard focus: its tag, role and accessible name or text ('BODY||'
+    when nothing has it: the body's text is the whole page, which would match anything)."""
     return page.evaluate(
-        "() => { const e = document.activeElement; return [e.tagName, e.getAttribute('role')"
-        " || e.type || '', e.getAttribute('aria-label') || e.innerText || ''].join('|'); }"
+        "() => { const e = document.activeElement; if (!e || e === document.body) return 'BODY||';"
+        " return [e.tagName, e.getAttribute('role') || e.type || '',"
+        " e.getAttribute('aria-label') || e.innerText || ''].join('|'); }"
     )
 
 

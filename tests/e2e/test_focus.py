@@ -60,7 +60,8 @@ def test_a_time_taken_meanwhile_puts_the_focus_on_the_free_times(page: Page, app
 
 def test_cancel_this_booking_puts_the_focus_in_its_confirmation(page: Page, app_server):
     """'Cancel this booking…' opens the question with the focus on its reason field;
-    'Keep my booking' gives the focus back to the button that opened it."""
+    'Keep my booking' gives the focus back to the button that opened it; once cancelled,
+    the focus is on the message saying so."""
     desk = desk_of(app_server)
     days = list(desk.offers.open_days("maya-chen", "intro", ZoneInfo("Europe/London")).values())
     booking = desk.local.book(
@@ -82,6 +83,11 @@ def test_cancel_this_booking_puts_the_focus_in_its_confirmation(page: Page, app_
     page.get_by_role("button", name="Keep my booking").click()
     settle(page)
     wait_focus(page, r"(?s)BUTTON\|.*Cancel this booking")
+    page.get_by_role("button", name="Cancel this booking…").click()
+    settle(page)
+    page.get_by_role("button", name="Yes, cancel it").click()
+    settle(page)
+    wait_focus(page, r"Cancelled\. A confirmation is on its way")  # what was done
 
 
 def test_release_it_says_the_time_was_released_and_keeps_the_focus(page: Page, app_server):
