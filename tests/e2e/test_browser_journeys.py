@@ -144,8 +144,9 @@ def test_reload_restores_the_choices_and_back_steps_back_one_choice(sized: Page,
 def test_back_from_the_checkout_offers_the_held_time_and_paying_twice_is_impossible(
     sized: Page, app_server
 ):
-    """Proceed to Pay → Back: 'You are holding … until …' with Release it / Continue to
-    payment; paid and booked, Back says so instead of an error."""
+    """Proceed to Pay → Back: 'You are holding … until …' with Release it (which says so,
+    with the focus) / Continue to payment; paid and booked, Back says so instead of an
+    error."""
     page = sized
     page.goto(f"{app_server['url']}/?analyst=maya-chen&type=portfolio-review")
     settle(page)
@@ -167,6 +168,9 @@ def test_back_from_the_checkout_offers_the_held_time_and_paying_twice_is_impossi
     page.get_by_role("button", name="Release it").click()
     settle(page)
     expect(held).to_have_count(0)
+    # a short confirmation takes the place (and the focus) of the held-time banner
+    expect(page.get_by_text(re.compile(r"^Released "))).to_be_visible()
+    wait_focus(page, r"Released .+ Nothing was charged")
 
     pick_time(page)
     page.get_by_role("textbox", name="Name").fill("Katherine Johnson")  # a new session

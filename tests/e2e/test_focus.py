@@ -1,5 +1,6 @@
 """Where the keyboard focus goes after the moments that used to leave it on <body>: a time
-taken meanwhile, the cancel confirmation, releasing a held time, and the success page."""
+taken meanwhile, the cancel confirmation and the success page (releasing a held time is
+checked in the held-time journey, test_browser_journeys)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from booking.desk import build_desk
-from booking.domain.request import BookingRequest
 from booking.settings import Settings
-from tests.e2e.conftest import OPEN_DAY, pick_date, pick_first_time, pick_time, settle, wait_focus
+from tests.conftest import book_maya_intro
+from tests.e2e.conftest import OPEN_DAY, pick_first_time, pick_time, settle, wait_focus
 
 pytestmark = pytest.mark.browser
 ROOMY_DAY = re.compile(r", (\d\d+|[4-9]) free times$")  # a calendar day with 4 or more
@@ -39,16 +40,7 @@ def test_a_time_taken_meanwhile_puts_the_focus_on_the_free_times(page: Page, app
     settle(page)
     pick_time(page)
     chosen = parse_qs(urlsplit(page.url).query)["time"][0]
-    desk_of(app_server).local.book(
-        BookingRequest(
-            analyst="maya-chen",
-            meeting_type="intro",
-            start=datetime.fromisoformat(chosen),
-            name="Someone Faster",
-            email=email(),
-            timezone="Europe/London",
-        )
-    )
+    book_maya_intro(desk_of(app_server), datetime.fromisoformat(chosen), "Someone Faster", email())
     page.get_by_role("textbox", name="Name").fill("Mary Jackson")
     page.get_by_role("textbox", name="Email").fill(email())
     page.get_by_role("button", name="Book").click()
@@ -64,16 +56,7 @@ def test_cancel_this_booking_puts_the_focus_in_its_confirmation(page: Page, app_
     the focus is on the message saying so."""
     desk = desk_of(app_server)
     days = list(desk.offers.open_days("maya-chen", "intro", ZoneInfo("Europe/London")).values())
-    booking = desk.local.book(
-        BookingRequest(
-            analyst="maya-chen",
-            meeting_type="intro",
-            start=days[-3][0].start,
-            name="Annie Easley",
-            email=email(),
-            timezone="Europe/London",
-        )
-    )
+    booking = book_maya_intro(desk, days[-3][0].start, "Annie Easley", email())
     page.goto(desk.manage.url(booking.reference, booking.manage_token))
     settle(page)
     page.get_by_role("button", name="Cancel this booking…").click()
@@ -88,28 +71,6 @@ def test_cancel_this_booking_puts_the_focus_in_its_confirmation(page: Page, app_
     page.get_by_role("button", name="Yes, cancel it").click()
     settle(page)
     wait_focus(page, r"Cancelled\. A confirmation is on its way")  # what was done
-
-
-def test_release_it_says_the_time_was_released_and_keeps_the_focus(page: Page, app_server):
-    """Back from the checkout, 'Release it': a short confirmation says so, and has the focus
-    (the held-time banner no longer simply vanishes with the focus)."""
-    page.goto(f"{app_server['url']}/?analyst=maya-chen&type=portfolio-review")
-    settle(page)
-    pick_date(page)
-    pick_time(page)
-    page.get_by_role("textbox", name="Name").fill("Christine Darden")
-    page.get_by_role("textbox", name="Email").fill(email())
-    page.get_by_role("button", name="Proceed to Pay").click()
-    page.wait_for_url(re.compile(r"/sandbox/checkout/"), timeout=20_000)
-    page.go_back()
-    settle(page)
-    held = page.get_by_text(re.compile(r"You are holding .+ until "))
-    expect(held).to_be_visible(timeout=15_000)
-    page.get_by_role("button", name="Release it").click()
-    settle(page)
-    expect(held).to_have_count(0)
-    expect(page.get_by_text(re.compile(r"^Released "))).to_be_visible()
-    wait_focus(page, r"Released .+ Nothing was charged")
 
 
 def test_the_success_page_puts_the_focus_on_its_heading(page: Page, app_server):
@@ -137,16 +98,7 @@ def test_the_last_free_time_of_a_day_taken_meanwhile_is_said_and_focuses_the_cal
 
     def book_first() -> datetime:
         start = desk.offers.open_days("maya-chen", "intro", london)[day][0].start
-        desk.local.book(
-            BookingRequest(
-                analyst="maya-chen",
-                meeting_type="intro",
-                start=start,
-                name="Someone Earlier",
-                email=email(),
-                timezone="Europe/London",
-            )
-        )
+        book_maya_intro(desk, start, "Someone Earlier", email())
         return start
 
     while len(desk.offers.open_days("maya-chen", "intro", london)[day]) > 1:
