@@ -10,6 +10,7 @@ from aiosmtpd.controller import Controller
 
 from booking.desk import Desk, build_desk
 from booking.domain.catalogue import Catalogue
+from booking.domain.request import BookingRequest
 from booking.settings import Settings
 from booking.store import Store
 from tests.servers import free_port
@@ -97,6 +98,21 @@ def desk(settings, catalogue, store, clock) -> Desk:
 def sandbox_desk(settings, clock) -> Desk:
     """The shipped catalogue with Calendly served by the sandbox, on the fixed clock."""
     return build_desk(settings, clock=clock)
+
+
+def book_maya_intro(desk, start: datetime, name: str = "Other", email: str = "o@example.com"):
+    """Maya Chen's intro call (the shipped catalogue) booked at ``start`` by a visitor in
+    London: someone else taking a time first, or a booking to manage."""
+    return desk.local.book(
+        BookingRequest(
+            analyst="maya-chen",
+            meeting_type="intro",
+            start=start,
+            name=name,
+            email=email,
+            timezone="Europe/London",
+        )
+    )
 
 
 def booking_args(**overrides) -> dict:

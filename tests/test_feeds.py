@@ -28,7 +28,7 @@ from booking.feeds import FeedUnreadable, busy_intervals, parse
 from booking.settings import Settings
 from booking.store import Store
 from booking.web.routes import create_routes
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, booking_args
 from tests.servers import serve
 
 FEEDS = Path(__file__).parent / "calendar_feeds"
@@ -410,16 +410,7 @@ def test_with_no_good_copy_ever_no_time_is_offered_and_the_visitor_is_told(feed_
     with pytest.raises(CalendarUnavailable, match="Maya Chen's calendar could not be read"):
         feed_desk.offers.open_days("maya", "intro", LONDON)
     with pytest.raises(CalendarUnavailable):
-        feed_desk.local.book(
-            BookingRequest(
-                analyst="maya",
-                meeting_type="intro",
-                start=utc(2026, 12, 8, 13),
-                name="Ada",
-                email="ada@example.com",
-                timezone="Europe/London",
-            )
-        )
+        feed_desk.local.book(BookingRequest(**booking_args(start=utc(2026, 12, 8, 13))))
     assert feed_desk.store.db["bookings"].count == 0
     [status] = feed_desk.owner.calendar_feeds()
     assert status["state"] == "missing" and "not offered" in status["text"]
@@ -461,16 +452,7 @@ def test_a_feed_change_between_showing_and_booking_is_caught(feed_desk, feed_ser
         )
     )
     with pytest.raises(SlotTaken, match="no longer free in Maya Chen's calendar"):
-        feed_desk.local.book(
-            BookingRequest(
-                analyst="maya",
-                meeting_type="intro",
-                start=utc(2026, 12, 14, 11),
-                name="Ada",
-                email="ada@example.com",
-                timezone="Europe/London",
-            )
-        )
+        feed_desk.local.book(BookingRequest(**booking_args(start=utc(2026, 12, 14, 11))))
     assert feed_desk.store.db["bookings"].count == 0
 
 
@@ -647,14 +629,5 @@ def test_the_booking_asks_the_feed_without_holding_the_database(feed_desk, feed_
 
     feed_server.lock = CheckWhileServing()
     feed_desk.settings = replace(feed_desk.settings, feed_ttl_seconds=0)
-    booking = feed_desk.local.book(
-        BookingRequest(
-            analyst="maya",
-            meeting_type="intro",
-            start=utc(2026, 12, 14, 11),
-            name="Ada",
-            email="ada@example.com",
-            timezone="Europe/London",
-        )
-    )
+    booking = feed_desk.local.book(BookingRequest(**booking_args(start=utc(2026, 12, 14, 11))))
     assert booking.status == "confirmed" and writable and all(writable)

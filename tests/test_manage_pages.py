@@ -10,8 +10,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from booking.desk import build_desk
-from booking.domain.request import BookingRequest
 from booking.settings import Settings
+from tests.conftest import book_maya_intro
 
 UI = str(Path(__file__).parents[1] / "ui.py")
 LONDON = ZoneInfo("Europe/London")
@@ -27,16 +27,7 @@ def booked(desk):
     """Maya's intro call at her first free time; the booking comes with its token."""
     days = desk.offers.open_days("maya-chen", "intro", LONDON)
     first = next(iter(days.values()))[0]
-    return desk.local.book(
-        BookingRequest(
-            analyst="maya-chen",
-            meeting_type="intro",
-            start=first.start,
-            name="Grace Hopper",
-            email="grace@example.com",
-            timezone="Europe/London",
-        )
-    )
+    return book_maya_intro(desk, first.start, "Grace Hopper", "grace@example.com")
 
 
 def open_page(page: str, **params) -> AppTest:
@@ -76,16 +67,7 @@ def test_a_new_time_taken_meanwhile_is_said_not_dropped_in_silence(env):
     assert not at.error
     at.pills(key="manage_day").set_value(day.isoformat()).run()
     at.pills(key="manage_slot").set_value(slot.isoformat()).run()
-    env.local.book(
-        BookingRequest(
-            analyst="maya-chen",
-            meeting_type="intro",
-            start=slot,
-            name="Other",
-            email="other@example.com",
-            timezone="Europe/London",
-        )
-    )
+    book_maya_intro(env, slot)
     at.run()
     assert "was just taken by someone else" in at.error[0].value
     assert not [b for b in at.button if b.label.startswith("Move to")]

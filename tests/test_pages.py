@@ -12,9 +12,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from booking.desk import build_desk
-from booking.domain.request import BookingRequest
 from booking.settings import Settings
 from booking.signatures import sign
+from tests.conftest import book_maya_intro
 from ui_kit import md
 
 
@@ -97,16 +97,7 @@ def test_a_12_hour_visitor_reads_the_taken_time_in_their_own_clock(env):
     at.context = {"timezone": "Europe/London", "locale": "en-US"}
     at = pick(at.run(), env)
     chosen = datetime.fromisoformat(at.session_state["slot"])
-    env.local.book(
-        BookingRequest(
-            analyst="maya-chen",
-            meeting_type="intro",
-            start=chosen,
-            name="Other",
-            email="o@example.com",
-            timezone="Europe/London",
-        )
-    )
+    book_maya_intro(env, chosen)
     fill(at).form_submit_button[0].click().run()
     local = chosen.astimezone(LONDON)
     assert f"{local:%-I:%M %p} on {local:%a} {local.day}" in at.error[0].value
@@ -140,16 +131,7 @@ def test_a_slot_taken_meanwhile_shows_a_message_and_fresh_times(env):
     at = pick(open_app(), env)
     chosen = at.session_state["slot"]
 
-    env.local.book(
-        BookingRequest(
-            analyst="maya-chen",
-            meeting_type="intro",
-            start=datetime.fromisoformat(chosen),
-            name="Other",
-            email="o@example.com",
-            timezone="Europe/London",
-        )
-    )
+    book_maya_intro(env, datetime.fromisoformat(chosen))
     fill(at).form_submit_button[0].click().run()
     assert not at.exception
     assert "was just taken by someone else" in at.error[0].value
@@ -416,16 +398,7 @@ def as_rendered(markdown: str) -> tuple[str, str]:
 def open_manage(desk, email: str, locale: str = "en-GB") -> tuple[AppTest, object]:
     """The manage page of a new booking of Maya's intro call (first free time) by ``email``."""
     first = next(iter(desk.offers.open_days("maya-chen", "intro", LONDON).values()))[0]
-    booking = desk.local.book(
-        BookingRequest(
-            analyst="maya-chen",
-            meeting_type="intro",
-            start=first.start,
-            name="Grace Hopper",
-            email=email,
-            timezone="Europe/London",
-        )
-    )
+    booking = book_maya_intro(desk, first.start, "Grace Hopper", email)
     at = AppTest.from_file(UI, default_timeout=30)
     at.context = {"timezone": "Europe/London", "locale": locale}
     at.query_params.update(ref=booking.reference, token=booking.manage_token)
